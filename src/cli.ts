@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { Printer } from './format/printer.js';
+import { createTerminalPrinter } from './format/terminal.js';
+import { createJsonPrinter } from './format/json.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const DEFAULT_PORT = 7070;
+const env = process.env;
+const debug = /(^|,)\s*(webhook-listen|\*)/.test(env.DEBUG ?? '');
+
+// ---- argument parsers: each turns text into a typed value or says what is wrong ----
+
+function parsePort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535.');
+  return Number(value);
+}
+
+function parseCount(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number, like 10.');
+  return Number(value);
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
+export function parseSize(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new InvalidArgumentError('expected a size like 512kb, 10mb or 1048576.');
+  return Math.floor(Number(m[1]) * unit);
+}
+
+export function parseDuration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/i.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected a duration like 500ms, 30s or 2m.');
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 's').toLowerCase();
+  const ms = unit === 'ms' ? n : unit === 'm' ? n * 60_000 : n * 1000;
+  if (ms <= 0) throw new InvalidArgumentError('must be more than zero.');
+  return Math.round(ms);
+}
+
+/** `3000`, `:3000`, `localhost:3000/hook` and full http(s) URLs all name a forward target. */
+export function parseTarget(value: string): string {
+  let v = value.trim();
+  if (/^\d+$/.test(v)) v = `http://localhost:${v}`;
+  else if (/^:\d+/.test(v)) v = `http://localhost${v}`;
+  else if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) v = `http://${v}`;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a URL; try 3000 or http://localhost:3000/my/webhook/url.`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError(`only http:// and https:// targets can receive webhooks, not ${url.protocol}//.`);
+  if (!url.hostname) throw new InvalidArgumentError(`"${value}" has no host.`);
+  return v;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, parseTarget(value)];
+}
+
+function parseNames(value: string): string[] {
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (names.length === 0) throw new InvalidArgumentError('give one or more event names, comma-separated: newMessage,conversationUpdated.');
+  return names;
+}
+
+function parsePath(value: string): string {
+  if (!value.startsWith('/')) value = '/' + value;
+  if (/[\s?#]/.test(value)) throw new InvalidArgumentError('a path has no spaces, ? or #; e.g. /my/webhook/url.');
+  return value;
+}
+
+// ---- colour and output: decided here, once ----
+
+function colorLevel(noColorFlag: boolean, stream: NodeJS.WriteStream): 0 | 1 | 2 | 3 {
+  if (noColorFlag) return 0;
+  if (env.NO_COLOR) return 0;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) {
+    if (force === '0' || force === 'false') return 0;
+    if (force === '2') return 2;
+    if (force === '3') return 3;
+    return 1;
+  }
+  if (!stream.isTTY || env.TERM === 'dumb') return 0;
+  if (env.COLORTERM === 'truecolor' || env.COLORTERM === '24bit') return 3;
+  return 2;
+}
+
+interface OutputFlags {
+  json?: boolean;
+  verbose?: boolean;
+  color?: boolean;
+}
+
+function makePrinter(flags: OutputFlags): Printer {
+  if (flags.json) return createJsonPrinter(process.stdout, process.stderr);
+  return createTerminalPrinter({
+    colorLevel: colorLevel(flags.color === false, process.stdout),
+    width: process.stdout.isTTY ? process.stdout.columns || 100 : 0,
+    verbose: flags.verbose ?? false,
+    out: process.stdout,
+    err: process.stderr,
+    debug,
+  });
+}
+
+export function defaultStoreDir(): string {
+  if (env.WEBHOOK_LISTEN_HOME) return env.WEBHOOK_LISTEN_HOME;
+  const state = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(state, 'webhook-listen');
+}
+
+/** Reports a failure in one line (its cause with DEBUG=webhook-listen) and exits 1. */
+function fail(err: unknown, printer?: Printer): never {
+  const message = err instanceof Error ? err.message : String(err);
+  if (printer) printer.error(message, err);
+  else process.stderr.write(`error: ${message}\n`);
+  if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+}
+
+// ---- the program ----
+
+const program = new Command();
+program
+  .name('webhook-listen')
+  .description('Receive webhooks on your laptop: a public URL, a readable line per event, byte-exact forwarding to your app, and a history to replay.')
+  .version(VERSION, '-V, --version')
+  .enablePositionalOptions()
+  .showHelpAfterError('(run webhook-listen --help for usage)')
+  .exitOverride()
+  .option('-p, --port <port>', `listener port; if the default is busy the next free one is used`, parsePort)
+  .option('--host <address>', 'address to bind the listener to', '127.0.0.1')
+  .option('-f, --forward-to <url>', 'forward each event to your app (repeatable); 3000 and localhost:3000/hook are shorthands', collect)
+  .option('--path <path>', 'accept events only on this path; other paths get 404', parsePath)
+  .option('--events <names>', 'show and forward only these event names (comma-separated); others are still stored', parseNames)
+  .option('--passthrough', "answer the sender with the first target's real response instead of an immediate 200")
+  .option('--json', 'print one JSON record per line (ready, event, delivery, tunnel) on stdout')
+  .option('-v, --verbose', 'print headers and the whole body under each event')
+  .option('--max-body <size>', 'largest body accepted; larger ones get 413', parseSize, parseSize('10mb'))
+  .option('--forward-timeout <duration>', 'give up on the app after this long', parseDuration, parseDuration('30s'))
+  .option('--retries <n>', 'retries per target after a failed forward (backoff 1 s doubling to 30 s)', parseCount, 25)
+  .option('--retry-delay <duration>', 'delay before the first retry; it doubles up to 30 s', parseDuration, parseDuration('1s'))
+  .option('--no-resume', 'do not resume deliveries left pending by an earlier run')
+  .option('--store <dir>', 'where events are kept (env WEBHOOK_LISTEN_HOME)')
+  .option('--keep <n>', 'keep at least this many newest events in the store', parseCount, 10_000)
+  .option('--no-tunnel', 'do not open a public tunnel; only this machine can reach the listener')
+  .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'))
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ webhook-listen --forward-to 3000
+  $ webhook-listen --forward-to http://localhost:3000/my/webhook/url --path /my/webhook/url
+  $ webhook-listen --no-tunnel --passthrough -f 3000 --events newMessage
+  $ webhook-listen --json | jq 'select(.type=="event") | .body.message.content'
+
+Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
+  )
+  .action(async (opts: Record<string, unknown>) => {
+    const printer = makePrinter(opts as OutputFlags);
+    const { listen, RunError } = await import('./commands/listen.js');
+    let session;
+    try {
+      session = await listen(
+        {
+          version: VERSION,
+          port: (opts.port as number | undefined) ?? DEFAULT_PORT,
+          portExplicit: opts.port !== undefined,
+          host: opts.host as string,
+          targets: (opts.forwardTo as string[] | undefined) ?? [],
+          path: opts.path as string | undefined,
+          events: opts.events as string[] | undefined,
+          passthrough: Boolean(opts.passthrough),
+          maxBody: opts.maxBody as number,
+          forwardTimeoutMs: opts.forwardTimeout as number,
+          storeDir: (opts.store as string | undefined) ?? defaultStoreDir(),
+          keep: opts.keep as number,
+          retries: opts.retries as number,
+          retryDelayMs: opts.retryDelay as number,
+          resume: opts.resume !== false,
+        },
+        printer,
+      );
+    } catch (err) {
+      if (err instanceof RunError) fail(err, printer);
+      throw err;
+    }
+    let signals = 0;
+    const stop = (): void => {
+      signals++;
+      if (signals > 1) process.exit(130);
+      session.shutdown().then(
+        () => process.exit(0),
+        (err: unknown) => fail(err, printer),
+      );
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  fail(err);
+}

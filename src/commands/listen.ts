@@ -1,0 +1,208 @@
+import { type DeliveryResult, type WebhookEvent, decodeBody, fromStored } from '../event.js';
+import { type Answer, ListenError, type ListenerHandle, startListener } from '../listener.js';
+import { StoreError, openStore, pendingDeliveries, readStore } from '../store.js';
+import { createDeliverer, createDeliveryQueue } from '../delivery.js';
+import { summarize } from '../format/summary.js';
+import type { Printer, ReadyInfo } from '../format/printer.js';
+
+export interface ListenOptions {
+  version: string;
+  port: number;
+  /** The user asked for this port: a busy one is an error instead of a step to the next. */
+  portExplicit: boolean;
+  host: string;
+  targets: string[];
+  path?: string;
+  events?: string[];
+  passthrough: boolean;
+  maxBody: number;
+  forwardTimeoutMs: number;
+  storeDir: string;
+  keep: number;
+  retries: number;
+  retryDelayMs: number;
+  resume: boolean;
+}
+
+export interface ListenSession {
+  readonly listenUrl: string;
+  /** Stops accepting, lets deliveries in flight finish (up to a few seconds), flushes the store. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/** A failure the CLI reports in one line and exits 1 for. */
+export class RunError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RunError';
+  }
+}
+
+const PORT_TRIES = 20;
+const DRAIN_MS = 3000;
+const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'trailer']);
+
+async function bindListener(
+  options: ListenOptions,
+  onEvent: (e: WebhookEvent) => Promise<Answer> | Answer,
+  printer: Printer,
+): Promise<{ listener: ListenerHandle; portNote?: string }> {
+  for (let i = 0; ; i++) {
+    const port = options.port === 0 ? 0 : options.port + i;
+    try {
+      const listener = await startListener({
+        port,
+        host: options.host,
+        path: options.path,
+        maxBody: options.maxBody,
+        onEvent,
+        onIgnored: (info) => printer.ignored(info),
+        onError: (err) => printer.error(`listener: ${err.message}`, err),
+      });
+      const portNote = i > 0 ? `port ${options.port} was busy, using ${listener.port}` : undefined;
+      return { listener, portNote };
+    } catch (err) {
+      const busy = err instanceof ListenError && err.code === 'EADDRINUSE';
+      if (!busy || options.portExplicit || options.port === 0 || i >= PORT_TRIES - 1 || port >= 65535)
+        throw new RunError((err as Error).message, { cause: err });
+    }
+  }
+}
+
+export async function listen(options: ListenOptions, printer: Printer): Promise<ListenSession> {
+  let store;
+  try {
+    store = openStore(options.storeDir, { keep: options.keep });
+  } catch (err) {
+    throw new RunError((err as Error).message, { cause: err });
+  }
+  const deliverer = createDeliverer({ timeoutMs: options.forwardTimeoutMs });
+  let storeFailing = false;
+  const record = (write: () => void): void => {
+    try {
+      write();
+      if (storeFailing) printer.info('the event store is writable again');
+      storeFailing = false;
+    } catch (err) {
+      // Never silent: every failed write is said, and the event still goes on to print and forward.
+      printer.error(`${err instanceof StoreError ? err.message : String(err)} — this event is NOT saved`, err);
+      storeFailing = true;
+    }
+  };
+  const stats = { received: 0, filtered: 0, delivered: 0, failed: 0 };
+  const onResult = (result: DeliveryResult, event: WebhookEvent): void => {
+    if (result.final) {
+      if (result.status !== undefined && result.status < 400) stats.delivered++;
+      else stats.failed++;
+    }
+    record(() => store.appendDelivery(result));
+    printer.delivery(result, event);
+  };
+  const queue = createDeliveryQueue({
+    deliverer,
+    retries: options.retries,
+    firstDelayMs: options.retryDelayMs,
+    maxDelayMs: 30_000,
+    onResult,
+  });
+  const wanted = options.events?.length ? new Set(options.events) : undefined;
+  const [first, ...rest] = options.targets;
+
+  const onEvent = async (event: WebhookEvent): Promise<Answer> => {
+    stats.received++;
+    if (!event.rejected && wanted && !(event.name && wanted.has(event.name))) event.rejected = 'filtered';
+    const forward = !event.rejected;
+    event.targets = forward ? [...options.targets] : [];
+    // Recorded before anything answers the sender: a crash after the 200 cannot lose it.
+    record(() => store.appendEvent(event));
+    if (event.rejected === 'filtered') stats.filtered++;
+    else {
+      const decoded = decodeBody(event);
+      printer.event(event, summarize(event, decoded), decoded);
+    }
+    if (event.rejected === 'too-large')
+      return {
+        status: 413,
+        body: `Payload too large: this listener takes bodies up to ${options.maxBody} bytes (raise --max-body)\n`,
+      };
+    if (!forward) return ok(event);
+    if (options.passthrough && first) {
+      for (const t of rest) queue.enqueue(event, t);
+      const { result, response } = await deliverer.deliver(event, first, 1, { keepResponse: true });
+      onResult(result, event);
+      if (!response)
+        return {
+          status: 502,
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+          body: `webhook-listen could not reach ${first}: ${result.message ?? result.error}\n`,
+        };
+      return {
+        status: response.status,
+        headers: response.headers.filter(([k]) => !HOP_BY_HOP_RESPONSE.has(k.toLowerCase())),
+        body: response.body,
+      };
+    }
+    for (const t of options.targets) queue.enqueue(event, t);
+    return ok(event);
+  };
+
+  let bound;
+  try {
+    bound = await bindListener(options, onEvent, printer);
+  } catch (err) {
+    store.close();
+    await deliverer.close();
+    throw err;
+  }
+  const { listener, portNote } = bound;
+
+  const ready: ReadyInfo = {
+    version: options.version,
+    listenUrl: listener.url,
+    targets: options.targets,
+    store: options.storeDir,
+    passthrough: options.passthrough,
+    tunnel: 'off',
+  };
+  if (portNote) ready.portNote = portNote;
+  if (options.events?.length) ready.events = options.events;
+  printer.ready(ready);
+
+  if (options.resume && options.targets.length > 0) {
+    const contents = readStore(options.storeDir);
+    for (const w of contents.warnings) printer.warn(w);
+    const pending = pendingDeliveries(contents, options.targets);
+    if (pending.length > 0) {
+      printer.info(`resuming ${pending.length} pending ${pending.length === 1 ? 'delivery' : 'deliveries'} from an earlier run (--no-resume skips them)`);
+      for (const p of pending) queue.enqueue(fromStored(p.event), p.target, p.attempts);
+    }
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    listenUrl: listener.url,
+    shutdown() {
+      stopping ??= (async () => {
+        await listener.close();
+        await queue.close(DRAIN_MS);
+        await deliverer.close();
+        store.close();
+        const pending = queue.pending();
+        const parts = [`${stats.received} received`, `${stats.delivered} delivered`];
+        if (stats.failed) parts.push(`${stats.failed} failed`);
+        if (stats.filtered) parts.push(`${stats.filtered} filtered`);
+        if (pending) parts.push(`${pending} still pending (delivered on the next start)`);
+        printer.info(`stopped: ${parts.join(', ')}`);
+      })();
+      return stopping;
+    },
+  };
+}
+
+function ok(event: WebhookEvent): Answer {
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ok: true, id: event.id }) + '\n',
+  };
+}

@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+
+/** One HTTP request as it reached the listener: the unit every part of the tool shares. */
+export interface WebhookEvent {
+  id: string;
+  receivedAt: string;
+  method: string;
+  /** The request-target exactly as sent (path plus query). */
+  url: string;
+  path: string;
+  query: string;
+  /** Raw header pairs, case and order kept. */
+  headers: [string, string][];
+  body: Buffer;
+  /** Bytes the sender declared or sent; differs from body.length only when the body was refused. */
+  size: number;
+  remoteAddress: string;
+  name: string | null;
+  /** Forward targets this event was (or will be) delivered to. */
+  targets: string[];
+  /** Why the event was not forwarded, when it was not: too large, filtered out by --events. */
+  rejected?: 'too-large' | 'filtered' | 'aborted';
+}
+
+const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
+let lastTime = 0;
+let lastRandom: number[] = [];
+
+/** A ULID-style id, lower case: 10 chars of milliseconds, 16 random; monotonic within one process. */
+export function newEventId(now = Date.now()): string {
+  let random: number[];
+  if (now === lastTime) {
+    random = [...lastRandom];
+    for (let i = random.length - 1; i >= 0; i--) {
+      if (random[i]! < 31) {
+        random[i]! += 1;
+        break;
+      }
+      random[i] = 0;
+    }
+  } else {
+    random = [...randomBytes(16)].map((b) => b & 31);
+  }
+  lastTime = now;
+  lastRandom = random;
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  return time + random.map((n) => CROCKFORD[n]).join('');
+}
+
+export function headerValue(headers: [string, string][], name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const [k, v] of headers) if (k.toLowerCase() === lower) return v;
+  return undefined;
+}
+
+/** Pairs from node's flat rawHeaders array. */
+export function pairHeaders(raw: string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+  return pairs;
+}
+
+export type BodyKind = 'empty' | 'json' | 'invalid-json' | 'form' | 'multipart' | 'text' | 'binary';
+
+export interface DecodedBody {
+  kind: BodyKind;
+  /** Parsed JSON, form fields, or text; absent for binary and empty bodies. */
+  value?: unknown;
+  text?: string;
+  /** Content-Encoding that was undone to read the body (the stored bytes stay as received). */
+  encoding?: string;
+  /** Set when a Content-Encoding could not be undone. */
+  decodeError?: string;
+}
+
+const MAX_DECODED = 64 * 1024 * 1024;
+
+function undoContentEncoding(body: Buffer, encoding: string): Buffer {
+  const opts = { maxOutputLength: MAX_DECODED };
+  switch (encoding) {
+    case 'gzip':
+    case 'x-gzip':
+      return gunzipSync(body, opts);
+    case 'deflate':
+      return inflateSync(body, opts);
+    case 'br':
+      return brotliDecompressSync(body, opts);
+    default:
+      throw new Error(`unknown content-encoding "${encoding}"`);
+  }
+}
+
+function looksBinary(buf: Buffer): boolean {
+  const n = Math.min(buf.length, 4096);
+  for (let i = 0; i < n; i++) if (buf[i] === 0) return true;
+  // Replacement characters mean the bytes are not valid UTF-8.
+  const sample = buf.subarray(0, n).toString('utf8');
+  let bad = 0;
+  for (const ch of sample) if (ch === '\ufffd') bad++;
+  return bad > 0 && bad * 10 > sample.length / 10;
+}
+
+/** Reads an event's body for display: never throws, whatever the bytes are. */
+export function decodeBody(event: Pick<WebhookEvent, 'body' | 'headers'>): DecodedBody {
+  let bytes = event.body;
+  const result: Partial<DecodedBody> = {};
+  const encoding = headerValue(event.headers, 'content-encoding')?.trim().toLowerCase();
+  if (bytes.length > 0 && encoding && encoding !== 'identity') {
+    try {
+      bytes = undoContentEncoding(bytes, encoding);
+      result.encoding = encoding;
+    } catch (err) {
+      return { kind: 'binary', decodeError: `${encoding}: ${(err as Error).message}` };
+    }
+  }
+  if (bytes.length === 0) return { ...result, kind: 'empty' };
+  const type = (headerValue(event.headers, 'content-type') ?? '').toLowerCase();
+  if (type.startsWith('multipart/')) return { ...result, kind: 'multipart', text: bytes.toString('latin1') };
+  if (looksBinary(bytes)) return { ...result, kind: 'binary' };
+  const text = bytes.toString('utf8');
+  if (type.includes('application/x-www-form-urlencoded')) {
+    return { ...result, kind: 'form', text, value: Object.fromEntries(new URLSearchParams(text)) };
+  }
+  const trimmed = text.trimStart();
+  const jsonish = type.includes('json') || trimmed.startsWith('{') || trimmed.startsWith('[');
+  if (jsonish) {
+    try {
+      return { ...result, kind: 'json', text, value: JSON.parse(text) };
+    } catch {
+      return { ...result, kind: type.includes('json') ? 'invalid-json' : 'text', text };
+    }
+  }
+  return { ...result, kind: 'text', text };
+}
+
+const NAME_HEADERS = [
+  'x-github-event',
+  'x-gitlab-event',
+  'x-shopify-topic',
+  'x-event-type',
+  'x-webhook-event',
+  'x-hook-event',
+  'x-wc-webhook-topic',
+  'x-twilio-event',
+  'x-event-key',
+];
+const NAME_FIELDS = ['event', 'type', 'eventType', 'event_type', 'action'];
+
+/** The event's name: a JSON field (`event`, `type`, …), else a well-known header, else null. */
+export function detectEventName(headers: [string, string][], decoded: DecodedBody): string | null {
+  const value = decoded.value;
+  if (decoded.kind === 'json' || decoded.kind === 'form') {
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      const record = value as Record<string, unknown>;
+      for (const field of NAME_FIELDS) {
+        const v = record[field];
+        if (typeof v === 'string' && v.length > 0 && v.length <= 200) return v;
+      }
+    }
+  }
+  for (const h of NAME_HEADERS) {
+    const v = headerValue(headers, h);
+    if (v) return v;
+  }
+  return null;
+}
+
+/** Splits a request-target into path and query without throwing on odd input. */
+export function splitTarget(url: string): { path: string; query: string } {
+  const q = url.indexOf('?');
+  return q === -1 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
+}
+
+/** The stored form of an event: the body as base64, everything else as is. */
+export interface StoredEvent extends Omit<WebhookEvent, 'body'> {
+  bodyBase64: string;
+}
+
+export function toStored(event: WebhookEvent): StoredEvent {
+  const { body, ...rest } = event;
+  return { ...rest, bodyBase64: body.toString('base64') };
+}
+
+export function fromStored(stored: StoredEvent): WebhookEvent {
+  const { bodyBase64, ...rest } = stored;
+  return { ...rest, body: Buffer.from(bodyBase64 ?? '', 'base64') };
+}
+
+/** What happened when one event was sent to one target once. */
+export interface DeliveryResult {
+  eventId: string;
+  target: string;
+  /** The full URL the request went to. */
+  url: string;
+  method: string;
+  attempt: number;
+  /** Whether this is the last attempt for this event and target. */
+  final: boolean;
+  status?: number;
+  /** A short error code (ECONNREFUSED, TIMEOUT…) when no HTTP answer came. */
+  error?: string;
+  /** One line a person can act on. */
+  message?: string;
+  durationMs: number;
+  /** When the next attempt goes out, if one will. */
+  retryInMs?: number;
+  replay?: boolean;
+  at: string;
+}

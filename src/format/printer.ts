@@ -1,0 +1,35 @@
+import type { DecodedBody, DeliveryResult, WebhookEvent } from '../event.js';
+import type { Summary } from './summary.js';
+
+export interface ReadyInfo {
+  version: string;
+  listenUrl: string;
+  publicUrl?: string;
+  inspectorUrl?: string;
+  targets: string[];
+  store: string;
+  /** A line about the port, when it is not the one asked for. */
+  portNote?: string;
+  passthrough: boolean;
+  events?: string[];
+  tunnel: 'off' | 'opening' | 'open' | 'offline';
+}
+
+export interface TunnelNotice {
+  state: 'open' | 'down' | 'reconnecting' | 'changed' | 'offline';
+  publicUrl?: string;
+  previousUrl?: string;
+  message: string;
+}
+
+/** Where every view of the running tool goes; `--json` is just another printer. */
+export interface Printer {
+  ready(info: ReadyInfo): void;
+  event(event: WebhookEvent, summary: Summary, decoded: DecodedBody): void;
+  delivery(result: DeliveryResult, event: WebhookEvent): void;
+  ignored(info: { method: string; url: string; remoteAddress: string }): void;
+  tunnel(notice: TunnelNotice): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string, cause?: unknown): void;
+}

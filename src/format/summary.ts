@@ -1,0 +1,112 @@
+import { type BodyKind, type DecodedBody, type WebhookEvent, decodeBody } from '../event.js';
+import { type PlatformParts, platformParts } from './platform.js';
+
+/** Everything a one-line view of an event needs; shared by the terminal, `events` and the inspector. */
+export interface Summary {
+  time: string;
+  name: string | null;
+  method: string;
+  path: string;
+  size: number;
+  kind: BodyKind;
+  /** Content-Encoding that was undone to read the body. */
+  encoding?: string;
+  platform?: PlatformParts;
+  /** A compact single-line look at the body, for events that are not the platform's. */
+  preview?: string;
+  /** Why the event was not forwarded. */
+  note?: string;
+}
+
+const PREVIEW_CHARS = 400;
+
+export function formatSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1_000_000) return `${(bytes / 1000).toFixed(1)} kB`;
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}
+
+export function formatClock(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '--:--:--';
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+function preview(decoded: DecodedBody): string | undefined {
+  if (decoded.text === undefined) return undefined;
+  // The raw text, whitespace folded: no re-serialising, so huge or deeply nested bodies cost nothing extra.
+  return decoded.text.slice(0, PREVIEW_CHARS * 2).replace(/\s+/g, ' ').trim().slice(0, PREVIEW_CHARS);
+}
+
+const NOTES: Record<NonNullable<WebhookEvent['rejected']>, string> = {
+  'too-large': '413 body over --max-body, not forwarded',
+  filtered: 'filtered by --events, not forwarded',
+  aborted: 'sender aborted mid-body, not forwarded',
+};
+
+export function summarize(event: WebhookEvent, decoded: DecodedBody = decodeBody(event)): Summary {
+  const summary: Summary = {
+    time: formatClock(event.receivedAt),
+    name: event.name,
+    method: event.method,
+    path: event.path,
+    size: event.size,
+    kind: decoded.kind,
+  };
+  if (decoded.encoding) summary.encoding = decoded.encoding;
+  if (event.rejected) summary.note = NOTES[event.rejected];
+  const platform = decoded.kind === 'json' ? platformParts(decoded.value) : null;
+  if (platform) summary.platform = platform;
+  else {
+    const p = preview(decoded);
+    if (p) summary.preview = p;
+  }
+  return summary;
+}
+
+export function kindLabel(s: Pick<Summary, 'kind' | 'encoding'>): string {
+  const label = s.kind === 'invalid-json' ? 'invalid JSON' : s.kind;
+  return s.encoding ? `${label} (${s.encoding})` : label;
+}
+
+/** The summary's pieces in display order, each tagged with its role so a view can style it. */
+export type Piece = { role: 'time' | 'name' | 'channel' | 'sender' | 'agent' | 'content' | 'context' | 'request' | 'kind' | 'preview' | 'note'; text: string };
+
+export function summaryPieces(s: Summary): Piece[] {
+  const pieces: Piece[] = [{ role: 'time', text: s.time }];
+  if (s.name) pieces.push({ role: 'name', text: s.name });
+  const p = s.platform;
+  if (p) {
+    if (s.method !== 'POST') pieces.push({ role: 'request', text: `${s.method} ${s.path}` });
+    if (p.channel) pieces.push({ role: 'channel', text: p.channel });
+    if (p.sender !== undefined || p.content !== undefined) {
+      const who = p.sender ?? 'unknown sender';
+      pieces.push({ role: p.agent ? 'agent' : 'sender', text: p.agent ? `${who} (agent):` : `${who}:` });
+      pieces.push({ role: 'content', text: p.content ?? '(no content)' });
+    }
+    if (p.context) pieces.push({ role: 'context', text: p.context });
+  } else {
+    pieces.push({ role: 'request', text: `${s.method} ${s.path}` });
+    pieces.push({ role: 'kind', text: s.kind === 'empty' ? 'empty' : `${kindLabel(s)} ${formatSize(s.size)}` });
+    if (s.preview) pieces.push({ role: 'preview', text: s.preview });
+  }
+  if (s.note) pieces.push({ role: 'note', text: s.note });
+  return pieces;
+}
+
+/** Joins pieces into one line: two spaces between pieces, one after the sender's name. */
+export function joinPieces(pieces: Piece[], paint: (p: Piece) => string = (p) => p.text): string {
+  return pieces
+    .map((p, i) => {
+      const prev = pieces[i - 1];
+      const sep = !prev ? '' : prev.role === 'sender' || prev.role === 'agent' ? ' ' : '  ';
+      return sep + paint(p);
+    })
+    .join('');
+}
+
+/** The summary as plain text: what `events` lists and the inspector shows. */
+export function summaryText(s: Summary): string {
+  return joinPieces(summaryPieces(s));
+}

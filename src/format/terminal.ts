@@ -1,0 +1,221 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { DecodedBody, DeliveryResult, WebhookEvent } from '../event.js';
+import type { Printer, ReadyInfo, TunnelNotice } from './printer.js';
+import { type Piece, type Summary, formatSize, joinPieces, summaryPieces } from './summary.js';
+
+/**
+ * Makes text from a payload safe to print: escape sequences, other control characters and
+ * bidirectional overrides become visible symbols, so a webhook can't repaint or hide the terminal.
+ */
+export function neutralise(text: string, keepNewlines = false): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (ch) => {
+    const code = ch.charCodeAt(0);
+    if (ch === '\n') return keepNewlines ? '\n' : '⏎';
+    if (ch === '\t') return keepNewlines ? '\t' : ' ';
+    if (code < 0x20) return String.fromCharCode(0x2400 + code);
+    if (code === 0x7f) return '␡';
+    return '�';
+  });
+}
+
+function charWidth(cp: number): number {
+  if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0xfe00 && cp <= 0xfe0f)) return 0;
+  if (
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2e80 && cp <= 0xa4cf) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x1f300 && cp <= 0x1faff) ||
+    (cp >= 0x20000 && cp <= 0x3fffd)
+  )
+    return 2;
+  return 1;
+}
+
+export function displayWidth(text: string): number {
+  let w = 0;
+  for (const ch of text) w += charWidth(ch.codePointAt(0)!);
+  return w;
+}
+
+/** Cuts text to at most `width` columns, ending with an ellipsis when cut. */
+export function truncate(text: string, width: number): string {
+  if (width <= 0) return '';
+  if (displayWidth(text) <= width) return text;
+  let out = '';
+  let w = 0;
+  for (const ch of text) {
+    const cw = charWidth(ch.codePointAt(0)!);
+    if (w + cw > width - 1) break;
+    out += ch;
+    w += cw;
+  }
+  return out + '…';
+}
+
+export interface TerminalOptions {
+  /** chalk colour level: 0 none, 1 basic, 2 256, 3 truecolor. */
+  colorLevel: 0 | 1 | 2 | 3;
+  /** Columns to fit each line into; 0 when output is not a terminal (lines are then capped, not fitted). */
+  width: number;
+  verbose: boolean;
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+  /** Shows causes (stack traces) under error lines. */
+  debug?: boolean;
+}
+
+const NOT_A_TTY_WIDTH = 200;
+const VERBOSE_BODY_LIMIT = 64 * 1024;
+
+function paintFor(c: ChalkInstance): (p: Piece) => string {
+  return (p) => {
+    switch (p.role) {
+      case 'time':
+        return c.dim(p.text);
+      case 'name':
+        return c.bold.cyan(p.text);
+      case 'channel':
+        return c.magenta(p.text);
+      case 'sender':
+        return c.bold(p.text);
+      case 'agent':
+        return c.bold.blue(p.text);
+      case 'context':
+      case 'kind':
+        return c.dim(p.text);
+      case 'note':
+        return c.yellow(p.text);
+      default:
+        return p.text;
+    }
+  };
+}
+
+/** Fits the summary into the width by shortening the content or preview first, then the line. */
+export function fitPieces(pieces: Piece[], width: number): Piece[] {
+  const safe = pieces.map((p) => ({ ...p, text: neutralise(p.text) }));
+  const total = displayWidth(joinPieces(safe));
+  if (total <= width) return safe;
+  const flexible = safe.findIndex((p) => p.role === 'content' || p.role === 'preview');
+  if (flexible !== -1) {
+    const p = safe[flexible]!;
+    const room = displayWidth(p.text) - (total - width);
+    if (room >= 12) {
+      safe[flexible] = { ...p, text: truncate(p.text, room) };
+      return safe;
+    }
+    if (room >= 2) safe[flexible] = { ...p, text: truncate(p.text, 12) };
+  }
+  // Still too wide: drop pieces from the end, keeping at least time and name.
+  while (safe.length > 2 && displayWidth(joinPieces(safe)) > width) safe.pop();
+  return safe.map((p) => ({ ...p, text: truncate(p.text, width) }));
+}
+
+function prettyBody(decoded: DecodedBody, event: WebhookEvent): string {
+  if (decoded.kind === 'empty') return '(empty body)';
+  if (decoded.kind === 'binary') {
+    const head = event.body.subarray(0, 64).toString('hex').replace(/(..)/g, '$1 ').trim();
+    return `(${formatSize(event.body.length)} binary${decoded.decodeError ? `, ${decoded.decodeError}` : ''}) ${head}${event.body.length > 64 ? ' …' : ''}`;
+  }
+  let text = decoded.text ?? '';
+  if (decoded.kind === 'json' || decoded.kind === 'form') {
+    try {
+      text = JSON.stringify(decoded.value, null, 2);
+    } catch {
+      // Too deeply nested to re-serialise: the received text is shown as it is.
+    }
+  }
+  if (text.length > VERBOSE_BODY_LIMIT) text = `${text.slice(0, VERBOSE_BODY_LIMIT)}\n… (${formatSize(text.length - VERBOSE_BODY_LIMIT)} more)`;
+  return neutralise(text, true);
+}
+
+export function deliveryLine(r: DeliveryResult, c: ChalkInstance, width: number): string {
+  const arrow = c.dim('  ↳');
+  if (r.retryInMs !== undefined && !r.final) {
+    const why = r.error ?? String(r.status);
+    const secs = r.retryInMs >= 1000 ? `${Math.round(r.retryInMs / 1000)} s` : `${r.retryInMs} ms`;
+    return truncate(`${arrow} ${c.yellow(`retry ${r.attempt} in ${secs}`)} ${c.dim(`(${why})`)}${r.message ? c.dim(`  ${r.message}`) : ''}`, width + 40);
+  }
+  const status = r.status
+    ? (r.status < 300 ? c.green : r.status < 400 ? c.cyan : r.status < 500 ? c.yellow : c.red)(String(r.status))
+    : c.red(r.error ?? 'ERROR');
+  const tail = [
+    r.replay ? c.dim('replay') : '',
+    r.status ? c.dim(`${r.durationMs} ms`) : '',
+    r.attempt > 1 ? c.dim(`(after ${r.attempt} attempts)`) : '',
+    r.message && !r.status ? c.red(r.message) : '',
+    !r.final ? c.yellow('left pending') : '',
+  ].filter(Boolean);
+  return `${arrow} ${status}  ${r.method} ${neutralise(r.url)}  ${tail.join('  ')}`.trimEnd();
+}
+
+export function createTerminalPrinter(options: TerminalOptions): Printer {
+  const c = new Chalk({ level: options.colorLevel });
+  const width = options.width > 0 ? options.width : NOT_A_TTY_WIDTH;
+  const paint = paintFor(c);
+  const line = (stream: NodeJS.WritableStream, text: string): void => {
+    stream.write(text + '\n');
+  };
+  return {
+    ready(info: ReadyInfo) {
+      const label = (s: string): string => c.dim(s.padEnd(12));
+      const rows = [c.bold(`webhook-listen ${info.version}`)];
+      rows.push(`  ${label('Listening')}${info.listenUrl}${info.portNote ? c.yellow(`  (${info.portNote})`) : ''}`);
+      if (info.publicUrl) {
+        rows.push(`  ${label('Public URL')}${c.bold.green(info.publicUrl)}`);
+        rows.push(`  ${label('')}${c.dim("paste it as the webhook URL on the platform's Settings page, or on a channel")}`);
+      } else if (info.tunnel === 'opening') rows.push(`  ${label('Public URL')}${c.dim('opening a tunnel…')}`);
+      else if (info.tunnel === 'offline') rows.push(`  ${label('Public URL')}${c.yellow('none yet — local only, retrying in the background')}`);
+      else rows.push(`  ${label('Public URL')}${c.dim('none (--no-tunnel): only this machine can reach the listener')}`);
+      if (info.targets.length === 0) rows.push(`  ${label('Forwarding')}${c.dim('nowhere (add --forward-to http://localhost:3000/…)')}`);
+      for (const [i, t] of info.targets.entries()) rows.push(`  ${label(i === 0 ? 'Forwarding' : '')}→ ${t}${i === 0 && info.passthrough ? c.dim('  (passthrough: the sender gets its answer)') : ''}`);
+      if (info.events?.length) rows.push(`  ${label('Events')}${info.events.join(', ')} ${c.dim('(others are stored, not shown or forwarded)')}`);
+      if (info.inspectorUrl) rows.push(`  ${label('Inspector')}${info.inspectorUrl}`);
+      rows.push(`  ${label('Store')}${info.store}`);
+      rows.push(c.dim('Waiting for events… (Ctrl-C to stop)'));
+      line(options.out, rows.join('\n'));
+    },
+    event(event, summary: Summary, decoded) {
+      line(options.out, joinPieces(fitPieces(summaryPieces(summary), width), paint));
+      if (options.verbose) {
+        const rows = [c.dim(`    id ${event.id}  from ${event.remoteAddress}  ${event.method} ${neutralise(event.url)}`)];
+        for (const [k, v] of event.headers) rows.push(`    ${c.dim(neutralise(k) + ':')} ${neutralise(v)}`);
+        rows.push('');
+        rows.push(
+          prettyBody(decoded, event)
+            .split('\n')
+            .map((l) => '    ' + l)
+            .join('\n'),
+        );
+        line(options.out, rows.join('\n'));
+      }
+    },
+    delivery(result) {
+      line(options.out, deliveryLine(result, c, width));
+    },
+    ignored(info) {
+      line(options.out, c.dim(truncate(`ignored  ${info.method} ${neutralise(info.url)}  404 (not the --path)`, width)));
+    },
+    tunnel(notice: TunnelNotice) {
+      if (notice.state === 'changed') {
+        line(options.err, c.bold.yellow(`! ${notice.message}`));
+        if (notice.publicUrl) line(options.err, `  ${c.dim('Public URL'.padEnd(12))}${c.bold.green(notice.publicUrl)}`);
+      } else if (notice.state === 'open') line(options.out, `${c.green('tunnel')}  ${notice.message}`);
+      else line(options.err, c.yellow(`tunnel  ${notice.message}`));
+    },
+    info(message) {
+      line(options.err, c.dim(message));
+    },
+    warn(message) {
+      line(options.err, c.yellow(`warning: ${message}`));
+    },
+    error(message, cause) {
+      line(options.err, c.red(`error: ${message}`));
+      if (options.debug && cause) line(options.err, c.dim(String((cause as Error).stack ?? cause)));
+    },
+  };
+}

@@ -1,0 +1,199 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type WebhookEvent, decodeBody, detectEventName, newEventId, pairHeaders, splitTarget } from './event.js';
+
+/** What the listener sends back to the webhook's sender. */
+export interface Answer {
+  status: number;
+  headers?: Record<string, string> | [string, string][];
+  body?: string | Buffer;
+}
+
+export interface ListenerOptions {
+  port: number;
+  host: string;
+  /** Only this path is accepted; other paths get 404 and are reported through onIgnored. */
+  path?: string;
+  maxBody: number;
+  /** Called for every accepted request, including refused ones (`event.rejected`); its answer is sent back. */
+  onEvent(event: WebhookEvent): Promise<Answer> | Answer;
+  onIgnored?(info: { method: string; url: string; remoteAddress: string }): void;
+  /** Internal failures that could not become an answer. */
+  onError?(err: Error): void;
+}
+
+export interface ListenerHandle {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Paths no webhook may use: the inspector's namespace is never served on the listener. */
+const RESERVED = '/_webhook-listen';
+
+export class ListenError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ListenError';
+  }
+}
+
+function matchesPath(want: string, path: string): boolean {
+  const trim = (p: string): string => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p);
+  return trim(want) === trim(path);
+}
+
+function send(res: ServerResponse, answer: Answer): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = answer.body ?? '';
+  res.statusCode = answer.status;
+  const headers = answer.headers ?? { 'content-type': 'text/plain; charset=utf-8' };
+  for (const [k, v] of Array.isArray(headers) ? headers : Object.entries(headers)) {
+    try {
+      res.appendHeader(k, v);
+    } catch {
+      // A header node refuses to send (invalid characters) is dropped rather than failing the answer.
+    }
+  }
+  res.end(body);
+}
+
+function makeEvent(req: IncomingMessage, body: Buffer, size: number): WebhookEvent {
+  const url = req.url ?? '/';
+  const headers = pairHeaders(req.rawHeaders);
+  const { path, query } = splitTarget(url);
+  const name = detectEventName(headers, decodeBody({ headers, body }));
+  return {
+    id: newEventId(),
+    receivedAt: new Date().toISOString(),
+    method: req.method ?? 'GET',
+    url,
+    path,
+    query,
+    headers,
+    body,
+    size,
+    remoteAddress: req.socket.remoteAddress ?? '',
+    name,
+    targets: [],
+  };
+}
+
+/** Starts the webhook listener. Rejects with a ListenError (code EADDRINUSE…) when the port can't be bound. */
+export function startListener(options: ListenerOptions): Promise<ListenerHandle> {
+  const sockets = new Set<import('node:net').Socket>();
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    const { path } = splitTarget(url);
+    const remoteAddress = req.socket.remoteAddress ?? '';
+    if (path === RESERVED || path.startsWith(RESERVED + '/') || (options.path && !matchesPath(options.path, path))) {
+      req.resume();
+      options.onIgnored?.({ method: req.method ?? 'GET', url, remoteAddress });
+      send(res, { status: 404, body: `Not found: this listener accepts webhooks on ${options.path ?? '/'}\n` });
+      return;
+    }
+
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let tooLarge = false;
+    const declared = Number(req.headers['content-length']);
+    const finish = (rejected?: WebhookEvent['rejected']): void => {
+      const body = tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks, received);
+      const event = makeEvent(req, body, Number.isFinite(declared) && declared > received ? declared : received);
+      if (rejected) event.rejected = rejected;
+      Promise.resolve()
+        .then(() => options.onEvent(event))
+        .then((answer) => send(res, answer))
+        .catch((err: Error) => {
+          options.onError?.(err);
+          send(res, { status: 500, body: `webhook-listen could not record this request: ${err.message}\n` });
+        });
+    };
+
+    if (Number.isFinite(declared) && declared > options.maxBody) {
+      tooLarge = true;
+      received = declared;
+    }
+    req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
+      received += chunk.length;
+      if (received > options.maxBody) {
+        tooLarge = true;
+        chunks.length = 0;
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => finish(tooLarge ? 'too-large' : undefined));
+    req.on('aborted', () => {
+      // The sender gave up half-way: keep what arrived so nothing disappears silently.
+      if (!tooLarge) finish('aborted');
+    });
+    req.on('error', () => {
+      // Reset connections surface as 'aborted' above; nothing else to do.
+    });
+  };
+
+  const server: Server = createServer(
+    {
+      requestTimeout: 60_000,
+      headersTimeout: 20_000,
+      keepAliveTimeout: 5_000,
+      maxHeaderSize: 64 * 1024,
+    },
+    handle,
+  );
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  });
+
+  return new Promise((resolve, reject) => {
+    const onListenError = (err: NodeJS.ErrnoException): void => {
+      const code = err.code ?? 'ERROR';
+      const where = `${options.host}:${options.port}`;
+      const message =
+        code === 'EADDRINUSE'
+          ? `port ${options.port} is already in use on ${options.host} — stop what is using it or pick another with --port`
+          : code === 'EACCES'
+            ? `not allowed to listen on ${where} (EACCES) — pick a port above 1023 with --port`
+            : code === 'EADDRNOTAVAIL'
+              ? `${options.host} is not an address of this machine — use --host 127.0.0.1 or 0.0.0.0`
+              : `cannot listen on ${where}: ${err.message}`;
+      reject(new ListenError(message, code, { cause: err }));
+    };
+    server.once('error', onListenError);
+    server.listen(options.port, options.host, () => {
+      server.off('error', onListenError);
+      server.on('error', (err) => options.onError?.(err));
+      const port = (server.address() as AddressInfo).port;
+      const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+      const shownHost = host === '0.0.0.0' || host === '[::]' ? 'localhost' : host;
+      let closing: Promise<void> | undefined;
+      resolve({
+        url: `http://${shownHost}:${port}${options.path ?? ''}`,
+        port,
+        close() {
+          closing ??= new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeIdleConnections();
+            // In-flight requests get a moment to finish, then their sockets go too.
+            setTimeout(() => {
+              for (const s of sockets) s.destroy();
+            }, 1000).unref();
+          });
+          return closing;
+        },
+      });
+    });
+  });
+}

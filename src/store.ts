@@ -1,0 +1,296 @@
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  accessSync,
+  constants,
+} from 'node:fs';
+import { join } from 'node:path';
+import { type DeliveryResult, type StoredEvent, type WebhookEvent, newEventId, toStored } from './event.js';
+
+/*
+ * Layout: <dir>/<segment-id>-<pid>.ndjson, one JSON record per line, appended by exactly one process.
+ * Each process writes only its own segments, so two listeners on one store never interleave bytes;
+ * readers merge all segments. A crash can tear only the last line of the writer's current segment.
+ */
+
+export class StoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+type EventRecord = { t: 'event' } & StoredEvent;
+type DeliveryRecord = { t: 'delivery' } & DeliveryResult;
+type StoreRecord = EventRecord | DeliveryRecord;
+
+export interface StoredEntry {
+  event: StoredEvent;
+  deliveries: DeliveryResult[];
+  /** The segment file the event was written to. */
+  segment: string;
+}
+
+export interface StoreContents {
+  /** Oldest first. */
+  entries: StoredEntry[];
+  warnings: string[];
+}
+
+export interface StoreHandle {
+  readonly dir: string;
+  appendEvent(event: WebhookEvent): void;
+  appendDelivery(result: DeliveryResult): void;
+  /** Flushes to disk and closes the current segment; safe to call twice. */
+  close(): void;
+}
+
+export interface OpenStoreOptions {
+  /** Keep at least this many of the newest events; older whole segments are deleted. */
+  keep: number;
+}
+
+const SEGMENT_RE = /^([0-9a-z]{26})-(\d+)\.ndjson$/;
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function listSegments(dir: string): { file: string; pid: number }[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    throw new StoreError(`cannot read the event store ${dir} (${code}) — check its permissions or pass --store <dir>`, {
+      cause: err,
+    });
+  }
+  return names
+    .map((name) => ({ name, m: SEGMENT_RE.exec(name) }))
+    .filter((x) => x.m)
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((x) => ({ file: join(dir, x.name), pid: Number(x.m![2]) }));
+}
+
+function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text);
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
+function describeFsError(err: unknown, dir: string): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+    return `the event store ${dir} is not writable (${code}) — fix its permissions or pass --store <dir>`;
+  if (code === 'ENOSPC') return `the disk holding the event store ${dir} is full (ENOSPC) — free some space or pass --store <dir>`;
+  return `cannot write the event store ${dir} (${code ?? (err as Error).message}) — pass --store <dir> to use another folder`;
+}
+
+/** Opens the store for writing; throws a StoreError with a message a person can act on. */
+export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new StoreError(describeFsError(err, dir), { cause: err });
+  }
+  const perSegment = Math.max(50, Math.ceil(options.keep / 10));
+  let fd = -1;
+  let count = 0;
+  let closed = false;
+
+  const openSegment = (): void => {
+    const file = join(dir, `${newEventId()}-${process.pid}.ndjson`);
+    try {
+      fd = openSync(file, 'a');
+    } catch (err) {
+      throw new StoreError(describeFsError(err, dir), { cause: err });
+    }
+    count = 0;
+  };
+
+  const prune = (): void => {
+    const segments = listSegments(dir);
+    const counts = segments.map((s) => countEvents(s.file));
+    let total = counts.reduce((a, b) => a + b, 0);
+    for (let i = 0; i < segments.length - 1; i++) {
+      const seg = segments[i]!;
+      if (total - counts[i]! < options.keep) break;
+      if (seg.pid !== process.pid && isAlive(seg.pid)) continue;
+      try {
+        unlinkSync(seg.file);
+        total -= counts[i]!;
+      } catch {
+        // Another process pruned it first.
+      }
+    }
+  };
+
+  const append = (record: StoreRecord): void => {
+    if (closed) throw new StoreError('the event store is closed');
+    try {
+      writeAll(fd, JSON.stringify(record) + '\n');
+    } catch (err) {
+      throw new StoreError(describeFsError(err, dir), { cause: err });
+    }
+  };
+
+  openSegment();
+  return {
+    dir,
+    appendEvent(event) {
+      if (count >= perSegment) {
+        closeSync(fd);
+        openSegment();
+        prune();
+      }
+      append({ t: 'event', ...toStored(event) });
+      count++;
+    },
+    appendDelivery(result) {
+      append({ t: 'delivery', ...result });
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        fsyncSync(fd);
+      } catch {
+        // Nothing more can be done at shutdown; the bytes are in the page cache.
+      }
+      closeSync(fd);
+    },
+  };
+}
+
+function countEvents(file: string): number {
+  try {
+    const text = readFileSync(file, 'utf8');
+    let n = 0;
+    let i = -1;
+    while ((i = text.indexOf('{"t":"event"', i + 1)) !== -1) n++;
+    return n;
+  } catch {
+    return 0;
+  }
+}
+
+/** Reads every segment; unreadable lines are skipped and reported in `warnings`, never thrown. */
+export function readStore(dir: string): StoreContents {
+  const warnings: string[] = [];
+  const byId = new Map<string, StoredEntry>();
+  const orphans: DeliveryResult[] = [];
+  for (const seg of listSegments(dir)) {
+    let text: string;
+    try {
+      text = readFileSync(seg.file, 'utf8');
+    } catch (err) {
+      warnings.push(`skipped ${seg.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      continue;
+    }
+    const lines = text.split('\n');
+    const last = lines.length - 1;
+    lines.forEach((line, i) => {
+      if (line.length === 0) return;
+      let record: StoreRecord;
+      try {
+        record = JSON.parse(line) as StoreRecord;
+      } catch {
+        warnings.push(
+          i === last
+            ? `skipped a torn last line in ${seg.file} (the writer stopped mid-write)`
+            : `skipped an unreadable line ${i + 1} in ${seg.file}`,
+        );
+        return;
+      }
+      if (record.t === 'event') {
+        const { t: _t, ...event } = record;
+        byId.set(event.id, { event, deliveries: [], segment: seg.file });
+      } else if (record.t === 'delivery') {
+        const { t: _t, ...result } = record;
+        const entry = byId.get(result.eventId);
+        if (entry) entry.deliveries.push(result);
+        else orphans.push(result);
+      }
+    });
+  }
+  for (const result of orphans) byId.get(result.eventId)?.deliveries.push(result);
+  const entries = [...byId.values()].sort((a, b) => (a.event.id < b.event.id ? -1 : 1));
+  return { entries, warnings };
+}
+
+/** Finds events by id prefix, like git: exact match wins, else every event whose id starts with it. */
+export function findByPrefix(entries: StoredEntry[], prefix: string): StoredEntry[] {
+  const p = prefix.toLowerCase();
+  const exact = entries.find((e) => e.event.id === p);
+  if (exact) return [exact];
+  return entries.filter((e) => e.event.id.startsWith(p));
+}
+
+/** The shortest prefix (at least `min` chars) that tells each id apart from its neighbours. */
+export function shortIds(ids: string[], min = 10): Map<string, string> {
+  const sorted = [...ids].sort();
+  const out = new Map<string, string>();
+  const common = (a = '', b = ''): number => {
+    let i = 0;
+    while (i < a.length && a[i] === b[i]) i++;
+    return i;
+  };
+  sorted.forEach((id, i) => {
+    const n = Math.max(common(id, sorted[i - 1]), common(id, sorted[i + 1])) + 1;
+    out.set(id, id.slice(0, Math.max(min, n)));
+  });
+  return out;
+}
+
+export interface PendingDelivery {
+  event: StoredEvent;
+  target: string;
+  attempts: number;
+}
+
+/**
+ * Deliveries that were queued but never finished, left by processes that are gone,
+ * limited to the given targets. Oldest first, so resuming keeps the order per target.
+ */
+export function pendingDeliveries(contents: StoreContents, targets: string[]): PendingDelivery[] {
+  const wanted = new Set(targets);
+  const pending: PendingDelivery[] = [];
+  for (const entry of contents.entries) {
+    const m = SEGMENT_RE.exec(entry.segment.split(/[\\/]/).pop() ?? '');
+    if (!m || isAlive(Number(m[2]))) continue;
+    for (const target of entry.event.targets ?? []) {
+      if (!wanted.has(target)) continue;
+      const tries = entry.deliveries.filter((d) => d.target === target && !d.replay);
+      if (tries.some((d) => d.final)) continue;
+      pending.push({ event: entry.event, target, attempts: tries.length });
+    }
+  }
+  return pending;
+}
+
+/** Bytes the store takes on disk (for the banner). */
+export function storeSize(dir: string): number {
+  return listSegments(dir).reduce((sum, s) => {
+    try {
+      return sum + statSync(s.file).size;
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
