@@ -1,0 +1,277 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { runCli, startListening, tempDir } from './helpers/cli.js';
+import { header, startApp } from './helpers/app.js';
+import { postJson, seedBytes, send, sha256 } from './helpers/http.js';
+
+const origin = (url: string): string => new URL(url).origin;
+
+function storedLines(dir: string): Record<string, any>[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ndjson'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+test('a newMessage is answered 200, summarised, and reaches the app byte for byte with its headers', async (t) => {
+  const app = await startApp();
+  const wl = await startListening(['--forward-to', `${app.url}`]);
+  t.after(async () => {
+    await wl.cleanup();
+    await app.close();
+  });
+  const body = seedBytes();
+  const reply = await postJson(`${origin(wl.url)}/my/webhook/url?x=1`, body, { 'X-Custom-Thing': 'Kept-As-Is' });
+  assert.equal(reply.status, 200);
+  const { id } = JSON.parse(reply.text) as { id: string };
+
+  const event = await wl.cli.waitForRecord((r) => r.type === 'event', 'the event record');
+  assert.equal(event.id, id);
+  assert.equal(event.event, 'newMessage');
+  assert.equal(event.method, 'POST');
+  assert.equal(event.path, '/my/webhook/url');
+  assert.equal(event.query, 'x=1');
+  assert.equal(event.size, body.length);
+  assert.equal(event.body.message.content, 'Hello World!');
+  assert.equal(event.summary, '' + event.summary); // a string
+  assert.match(event.summary, /newMessage {2}WHATSAPP · Channel name {2}Message Sender: "Hello World!" {2}conv bf9d96d9 · in-queue$/);
+
+  const [got] = await app.waitForCount(1);
+  assert.equal(sha256(got!.body), sha256(body), 'the app got the exact bytes');
+  assert.equal(got!.url, '/my/webhook/url?x=1', 'a target without a path keeps the incoming path and query');
+  assert.equal(header(got!, 'x-custom-thing'), 'Kept-As-Is');
+  assert.equal(header(got!, 'content-type'), 'application/json');
+  assert.equal(header(got!, 'webhook-listen-event-id'), id);
+  assert.equal(header(got!, 'x-forwarded-for'), '127.0.0.1');
+  assert.equal(header(got!, 'host'), `127.0.0.1:${app.port}`);
+  assert.ok(got!.headers.some(([k]) => k === 'X-Custom-Thing'), 'header case is kept');
+
+  const delivery = await wl.cli.waitForRecord((r) => r.type === 'delivery', 'the delivery record');
+  assert.equal(delivery.status, 200);
+  assert.equal(delivery.eventId, id);
+  assert.equal(delivery.attempt, 1);
+  assert.equal(delivery.final, true);
+  assert.equal(typeof delivery.durationMs, 'number');
+});
+
+test('the human summary line shows channel, sender, content and conversation; NO_COLOR wins over FORCE_COLOR', async (t) => {
+  const app = await startApp();
+  const { dir, cleanup } = tempDir();
+  const plain = runCli(['--no-tunnel', '--port', '0', '--store', dir, '-f', `${app.url}/my/webhook/url`], {
+    NO_COLOR: '1',
+    FORCE_COLOR: '1',
+  });
+  const coloured = runCli(['--no-tunnel', '--port', '0', '--store', dir, '-f', `${app.url}/my/webhook/url`], { FORCE_COLOR: '1' });
+  t.after(async () => {
+    await plain.stop('SIGKILL');
+    await coloured.stop('SIGKILL');
+    await app.close();
+    cleanup();
+  });
+  for (const cli of [plain, coloured]) {
+    const m = await cli.waitForOutput(/Listening\S*\s+\S*(http:\/\/127\.0\.0\.1:\d+)/);
+    const url = m[1]!.replace(/\x1b\[[0-9;]*m/g, '');
+    assert.equal((await postJson(`${url}/hook`, seedBytes())).status, 200);
+  }
+  await plain.waitForOutput(/↳ 200/);
+  await coloured.waitForOutput(/↳/);
+  assert.doesNotMatch(plain.stdout, /\x1b\[/, 'NO_COLOR: no escape codes at all');
+  assert.match(
+    plain.stdout,
+    /^\d\d:\d\d:\d\d {2}newMessage {2}WHATSAPP · Channel name {2}Message Sender: "Hello World!" {2}conv bf9d96d9 · in-queue$/m,
+  );
+  assert.match(plain.stdout, /^ {2}↳ 200 {2}POST http:\/\/127\.0\.0\.1:\d+\/my\/webhook\/url {2}\d+ ms$/m);
+  assert.match(coloured.stdout, /\x1b\[/, 'FORCE_COLOR alone colours');
+});
+
+test('the store holds the event before the 200 reaches the sender', async (t) => {
+  const wl = await startListening();
+  t.after(() => wl.cleanup());
+  for (let i = 0; i < 5; i++) {
+    const reply = await postJson(`${origin(wl.url)}/`, seedBytes());
+    const { id } = JSON.parse(reply.text) as { id: string };
+    // Read synchronously the moment the answer arrives: the line must already be there.
+    const stored = storedLines(wl.store).find((r) => r.t === 'event' && r.id === id);
+    assert.ok(stored, `event ${id} is in the store when its 200 arrives`);
+    assert.equal(Buffer.from(stored.bodyBase64, 'base64').equals(seedBytes()), true);
+  }
+});
+
+test('--passthrough relays the app’s status, headers and body (201 and 500), and 502 when the app is down', async (t) => {
+  const app = await startApp();
+  const wl = await startListening(['--passthrough', '-f', app.url]);
+  t.after(async () => {
+    await wl.cleanup();
+    await app.close();
+  });
+  app.respondWith((_r, res) => {
+    res.writeHead(201, { 'x-app': 'yes', 'content-type': 'application/json' });
+    res.end('{"created":true}');
+  });
+  let reply = await postJson(wl.url, seedBytes());
+  assert.equal(reply.status, 201);
+  assert.equal(reply.headers['x-app'], 'yes');
+  assert.equal(reply.text, '{"created":true}');
+
+  app.respondWith((_r, res) => {
+    res.writeHead(500);
+    res.end('boom');
+  });
+  reply = await postJson(wl.url, seedBytes());
+  assert.equal(reply.status, 500);
+  assert.equal(reply.text, 'boom');
+
+  await app.close();
+  reply = await postJson(wl.url, seedBytes());
+  assert.equal(reply.status, 502);
+  assert.match(reply.text, /nothing is listening on 127\.0\.0\.1:\d+ — is your app running\?/);
+  const events = wl.cli.records().filter((r) => r.type === 'event');
+  assert.equal(events.length, 3, 'every request was still recorded');
+});
+
+test('--path: other paths get 404, are shown as ignored and not stored', async (t) => {
+  const wl = await startListening(['--path', '/my/webhook/url']);
+  t.after(() => wl.cleanup());
+  assert.equal((await postJson(`${origin(wl.url)}/other`, '{}')).status, 404);
+  assert.equal((await postJson(`${origin(wl.url)}/my/webhook/url`, '{}')).status, 200);
+  assert.equal((await postJson(`${origin(wl.url)}/my/webhook/url/`, '{}')).status, 200, 'a trailing slash is the same path');
+  await wl.cli.waitForRecord((r) => r.type === 'ignored' && r.url === '/other', 'the ignored record');
+  const stored = storedLines(wl.store).filter((r) => r.t === 'event');
+  assert.equal(stored.length, 2);
+  assert.ok(stored.every((r) => r.path.startsWith('/my/webhook/url')));
+});
+
+test('--max-body: a larger body gets 413, is recorded and shown, and not forwarded', async (t) => {
+  const app = await startApp();
+  const wl = await startListening(['--max-body', '1kb', '-f', app.url]);
+  t.after(async () => {
+    await wl.cleanup();
+    await app.close();
+  });
+  const big = Buffer.alloc(5000, 'a');
+  const reply = await postJson(wl.url, big);
+  assert.equal(reply.status, 413);
+  assert.match(reply.text, /--max-body/);
+  // Chunked, no content-length: found while reading.
+  const chunked = await send(wl.url, { body: big, headers: { 'transfer-encoding': 'chunked' } });
+  assert.equal(chunked.status, 413);
+  const events = await wl.cli.waitForRecord((r) => r.type === 'event' && r.rejected === 'too-large', 'the 413 event');
+  assert.equal(events.size, 5000);
+  assert.equal((await postJson(wl.url, seedBytes())).status, 200, 'the listener still works');
+  await app.waitForCount(1);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(app.received.length, 1, 'only the small event was forwarded');
+  assert.equal(storedLines(wl.store).filter((r) => r.t === 'event').length, 3);
+});
+
+test('--events: other names are answered 200 and stored but neither shown nor forwarded', async (t) => {
+  const app = await startApp();
+  const wl = await startListening(['--events', 'newMessage', '-f', app.url]);
+  t.after(async () => {
+    await wl.cleanup();
+    await app.close();
+  });
+  assert.equal((await postJson(wl.url, JSON.stringify({ event: 'conversationUpdated' }))).status, 200);
+  assert.equal((await postJson(wl.url, seedBytes())).status, 200);
+  await app.waitForCount(1);
+  await wl.cli.waitForRecord((r) => r.type === 'delivery', 'the delivery');
+  const events = wl.cli.records().filter((r) => r.type === 'event');
+  assert.deepEqual(
+    events.map((e) => e.event),
+    ['newMessage'],
+  );
+  assert.equal(app.received.length, 1);
+  const stored = storedLines(wl.store).filter((r) => r.t === 'event');
+  assert.deepEqual(stored.map((r) => r.name).sort(), ['conversationUpdated', 'newMessage']);
+  assert.equal(stored.find((r) => r.name === 'conversationUpdated')?.rejected, 'filtered');
+  assert.equal(await wl.cli.stop('SIGINT'), 0);
+  assert.match(wl.cli.stderr, /1 filtered/);
+});
+
+test('--json: every stdout line is a JSON record; odd bodies are labelled honestly', async (t) => {
+  const wl = await startListening();
+  t.after(() => wl.cleanup());
+  await postJson(wl.url, '{"broken": ');
+  await send(wl.url, { body: gzipSync(seedBytes()), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
+  await send(wl.url, { body: 'a=1&event=formEvent', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  await send(wl.url, { body: Buffer.from([0, 1, 2, 255, 0]), headers: { 'content-type': 'application/octet-stream' } });
+  await send(wl.url, { method: 'GET' });
+  await send(wl.url, { body: '{}', headers: { 'x-github-event': 'push', 'content-type': 'application/json' } });
+  await wl.cli.waitForRecord((r) => r.type === 'event' && r.event === 'push', 'the last event');
+  const lines = wl.cli.stdout.trim().split('\n');
+  for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), `not JSON: ${l}`);
+  const events = wl.cli.records().filter((r) => r.type === 'event');
+  assert.deepEqual(
+    events.map((e) => e.bodyKind),
+    ['invalid-json', 'json', 'form', 'binary', 'empty', 'json'],
+  );
+  assert.equal(events[0]?.body, '{"broken": ');
+  assert.equal(events[1]!.event, 'newMessage', 'gzip is decoded for reading');
+  assert.equal(events[1]!.body.message.content, 'Hello World!');
+  assert.equal(events[2]?.event, 'formEvent');
+  assert.equal(Buffer.from(events[3]!.bodyBase64, 'base64').length, 5);
+  assert.equal(events[4]!.method, 'GET');
+  assert.ok(wl.cli.records()[0]!.type === 'ready');
+});
+
+test('SIGINT: clean shutdown, exit 0, store flushed', async () => {
+  const wl = await startListening();
+  await postJson(wl.url, seedBytes());
+  assert.equal(await wl.cli.stop('SIGINT'), 0);
+  assert.match(wl.cli.stderr, /stopped: 1 received/);
+  assert.equal(storedLines(wl.store).filter((r) => r.t === 'event').length, 1);
+  await wl.cleanup();
+});
+
+test('bad flags exit 2 with a one-line reason and the usage hint', async () => {
+  for (const args of [['--port', '99999'], ['--forward-to', 'ftp://x'], ['--max-body', 'lots'], ['--bogus']]) {
+    const cli = runCli(args);
+    const code = await cli.exited;
+    assert.equal(code, 2, `${args.join(' ')} → ${cli.stderr}`);
+    assert.match(cli.stderr, /error: .+\n.*webhook-listen --help/, cli.stderr);
+  }
+});
+
+test('an explicitly requested busy port is an error; the default port steps to the next free one', async (t) => {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const busy = (blocker.address() as { port: number }).port;
+  const { dir, cleanup } = tempDir();
+  t.after(() => {
+    blocker.close();
+    cleanup();
+  });
+  const explicit = runCli(['--no-tunnel', '--port', String(busy), '--store', dir]);
+  assert.equal(await explicit.exited, 1);
+  assert.match(explicit.stderr, new RegExp(`port ${busy} is already in use.*--port`));
+
+  // Occupy the documented default if it is free, so the step to the next port is seen either way.
+  const def = createServer();
+  await new Promise<void>((r) => def.once('error', () => r()).listen(7070, '127.0.0.1', r));
+  t.after(() => def.close());
+  const stepping = runCli(['--json', '--no-tunnel', '--store', dir]);
+  const ready = await stepping.waitForRecord((r) => r.type === 'ready', 'ready');
+  assert.match(ready.portNote, /port 7070 was busy, using 70\d\d/);
+  assert.notEqual(new URL(ready.listenUrl).port, '7070');
+  await stepping.stop();
+});
+
+test('forwarding: shorthand targets, a target with a path is used as given, unreachable apps get a hint', async (t) => {
+  const app = await startApp();
+  const wl = await startListening(['-f', `127.0.0.1:${app.port}/my/webhook/url`, '-f', '1']);
+  t.after(async () => {
+    await wl.cleanup();
+    await app.close();
+  });
+  await postJson(`${origin(wl.url)}/ignored/path?q=2`, seedBytes());
+  const [got] = await app.waitForCount(1);
+  assert.equal(got!.url, '/my/webhook/url');
+  const failed = await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.target === 'http://localhost:1', 'the failed delivery', 15_000);
+  assert.equal(failed.error, 'ECONNREFUSED');
+  assert.match(failed.message, /nothing is listening on localhost:1 — is your app running\?/);
+});

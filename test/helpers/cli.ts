@@ -1,0 +1,86 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.js';
+
+export const BIN = fileURLToPath(new URL('../../../bin/webhook-listen.js', import.meta.url));
+
+export type JsonRecord = Record<string, any> & { type: string };
+
+export interface Cli {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  /** Parsed stdout lines (in --json mode). */
+  records(): JsonRecord[];
+  waitForRecord(pred: (r: JsonRecord) => boolean, what: string, timeoutMs?: number): Promise<JsonRecord>;
+  waitForOutput(pattern: RegExp, timeoutMs?: number, stream?: 'stdout' | 'stderr'): Promise<RegExpMatchArray>;
+  /** Sends a signal and resolves with the exit code (bounded). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** A throwaway store folder, removed by the returned cleanup. */
+export function tempDir(prefix = 'wl-test-'): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs the built CLI as a child process. */
+export function runCli(args: string[], env: Record<string, string | undefined> = {}): Cli {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, DEBUG: undefined, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const cli: Cli = {
+    child,
+    stdout: '',
+    stderr: '',
+    records() {
+      return cli.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as JsonRecord);
+    },
+    waitForRecord(pred, what, timeoutMs = 10_000) {
+      return waitFor(() => cli.records().find(pred), `${what}\n--- stdout\n${cli.stdout}\n--- stderr\n${cli.stderr}`, timeoutMs);
+    },
+    waitForOutput(pattern, timeoutMs = 10_000, stream = 'stdout') {
+      return waitFor(() => cli[stream].match(pattern), `${pattern} in ${stream}\n--- stdout\n${cli.stdout}\n--- stderr\n${cli.stderr}`, timeoutMs);
+    },
+    async stop(signal = 'SIGINT') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await cli.exited;
+      clearTimeout(timer);
+      return code;
+    },
+    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+  };
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (cli.stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (cli.stderr += d));
+  return cli;
+}
+
+/** Starts `webhook-listen --json --no-tunnel --port 0` with a fresh store and waits for its ready record. */
+export async function startListening(
+  args: string[] = [],
+  opts: { store?: string; env?: Record<string, string | undefined> } = {},
+): Promise<{ cli: Cli; url: string; store: string; ready: JsonRecord; cleanup(): Promise<void> }> {
+  const temp = opts.store ? undefined : tempDir();
+  const store = opts.store ?? temp!.dir;
+  const cli = runCli(['--json', '--no-tunnel', '--port', '0', '--store', store, ...args], opts.env);
+  const ready = await cli.waitForRecord((r) => r.type === 'ready', 'the ready record');
+  return {
+    cli,
+    url: ready.listenUrl as string,
+    store,
+    ready,
+    async cleanup() {
+      await cli.stop('SIGKILL');
+      temp?.cleanup();
+    },
+  };
+}

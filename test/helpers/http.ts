@@ -1,0 +1,44 @@
+import { request } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  text: string;
+}
+
+/** One HTTP request over node:http (which, unlike fetch, sends the Host header it is given). */
+export function send(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string> | [string, string][]; body?: string | Buffer; timeoutMs?: number } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const flat = Array.isArray(opts.headers) ? opts.headers.flat() : undefined;
+    const req = request(url, {
+      method: opts.method ?? 'POST',
+      headers: flat ?? (opts.headers as Record<string, string> | undefined),
+      timeout: opts.timeoutMs ?? 10_000,
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} in time`)));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.end(opts.body);
+  });
+}
+
+export const seedBytes = (): Buffer => readFileSync(new URL('../../../test/fixtures/new-message.json', import.meta.url));
+
+export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+export const postJson = (url: string, body: Buffer | string, headers: Record<string, string> = {}): Promise<Reply> =>
+  send(url, { body, headers: { 'content-type': 'application/json', ...headers } });
