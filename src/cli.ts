@@ -5,6 +5,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { Printer } from './format/printer.js';
 import { createTerminalPrinter } from './format/terminal.js';
 import { createJsonPrinter } from './format/json.js';
+import { DEFAULT_TUNNEL_HOST, SUBDOMAIN_RE } from './tunnel.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const DEFAULT_PORT = 7070;
@@ -59,6 +60,25 @@ export function parseTarget(value: string): string {
   return v;
 }
 
+function parseTunnelHost(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(/^[a-z]+:\/\//i.test(value) ? value : `https://${value}`);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a URL; e.g. https://tunnel.example.com.`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('a tunnel server is http:// or https://.');
+  // The server answers 404 to a create request with a doubled slash: keep the origin only.
+  return url.origin;
+}
+
+function parseSubdomain(value: string): string {
+  const v = value.toLowerCase();
+  if (!SUBDOMAIN_RE.test(v))
+    throw new InvalidArgumentError('a subdomain is 4 to 63 lowercase letters, digits or dashes, not starting or ending with a dash.');
+  return v;
+}
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, parseTarget(value)];
 }
@@ -110,6 +130,7 @@ function makePrinter(flags: OutputFlags): Printer {
     out: process.stdout,
     err: process.stderr,
     debug,
+    interactive: Boolean(process.stderr.isTTY),
   });
 }
 
@@ -154,6 +175,9 @@ program
   .option('--store <dir>', 'where events are kept (env WEBHOOK_LISTEN_HOME)')
   .option('--keep <n>', 'keep at least this many newest events in the store', parseCount, 10_000)
   .option('--no-tunnel', 'do not open a public tunnel; only this machine can reach the listener')
+  .option('--tunnel-host <url>', 'the localtunnel server to use (a self-hosted one)', parseTunnelHost, DEFAULT_TUNNEL_HOST)
+  .option('--subdomain <name>', 'ask the tunnel server for this name, for a URL that stays the same', parseSubdomain)
+  .option('--on-url <command>', 'shell command to run with WEBHOOK_LISTEN_URL set whenever the public URL is set or changes')
   .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'))
   .addHelpText(
     'after',
@@ -188,6 +212,12 @@ Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
           retries: opts.retries as number,
           retryDelayMs: opts.retryDelay as number,
           resume: opts.resume !== false,
+          tunnel:
+            opts.tunnel === false
+              ? false
+              : { host: opts.tunnelHost as string, subdomain: opts.subdomain as string | undefined },
+          onUrl: opts.onUrl as string | undefined,
+          env,
         },
         printer,
       );

@@ -4,6 +4,7 @@ import { StoreError, openStore, pendingDeliveries, readStore } from '../store.js
 import { createDeliverer, createDeliveryQueue } from '../delivery.js';
 import { summarize } from '../format/summary.js';
 import type { Printer, ReadyInfo } from '../format/printer.js';
+import type { TunnelHandle, TunnelState } from '../tunnel.js';
 
 export interface ListenOptions {
   version: string;
@@ -22,6 +23,11 @@ export interface ListenOptions {
   retries: number;
   retryDelayMs: number;
   resume: boolean;
+  /** Off, or the localtunnel server to use and the name to ask for. */
+  tunnel: false | { host: string; subdomain?: string };
+  onUrl?: string;
+  /** The environment handed to --on-url commands. */
+  env: NodeJS.ProcessEnv;
 }
 
 export interface ListenSession {
@@ -39,6 +45,8 @@ export class RunError extends Error {
 }
 
 const PORT_TRIES = 20;
+/** How long the banner waits for the tunnel before it shows without a public URL. */
+const TUNNEL_BANNER_WAIT_MS = 8000;
 const DRAIN_MS = 3000;
 const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'trailer']);
 
@@ -162,11 +170,82 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     targets: options.targets,
     store: options.storeDir,
     passthrough: options.passthrough,
-    tunnel: 'off',
+    tunnel: options.tunnel ? 'opening' : 'off',
   };
   if (portNote) ready.portNote = portNote;
   if (options.events?.length) ready.events = options.events;
-  printer.ready(ready);
+  let announced = false;
+  let markAnnounced = (): void => {};
+  const whenAnnounced = new Promise<void>((resolve) => (markAnnounced = resolve));
+  const announce = (): void => {
+    if (announced) return;
+    announced = true;
+    markAnnounced();
+    printer.progress(null);
+    printer.ready(ready);
+  };
+
+  let tunnel: TunnelHandle | undefined;
+  if (options.tunnel) {
+    const tunnelHost = options.tunnel.host;
+    const publicUrl = (url: string): string => url + (options.path ?? '');
+    const runHook = (url: string): void => {
+      if (!options.onUrl) return;
+      printer.info(`running --on-url for ${url}`);
+      void import('../on-url.js').then(({ runOnUrl }) =>
+        runOnUrl(options.onUrl!, url, options.env, {
+          output: (line) => printer.info(`on-url │ ${line}`),
+          failed: (message) => printer.warn(message),
+        }),
+      );
+    };
+    let everOpen = false;
+    let lastDown = '';
+    const onState = (s: TunnelState): void => {
+      if (s.state === 'open') {
+        const url = publicUrl(s.url);
+        if (s.subdomainTaken) printer.warn(`the subdomain "${s.subdomainTaken}" is taken on ${tunnelHost}; got ${s.url} instead`);
+        if (!announced) {
+          ready.publicUrl = url;
+          ready.tunnel = 'open';
+          announce();
+        } else if (s.previousUrl) {
+          printer.tunnel({
+            state: 'changed',
+            publicUrl: url,
+            previousUrl: publicUrl(s.previousUrl),
+            message: `the public URL CHANGED to ${url} — update the webhook URL on the platform (it still points at ${publicUrl(s.previousUrl)})`,
+          });
+        } else printer.tunnel({ state: 'open', publicUrl: url, message: `${everOpen ? 'reconnected' : 'open'}: ${url}` });
+        if (!everOpen || s.previousUrl) runHook(url);
+        everOpen = true;
+        lastDown = '';
+      } else if (s.state === 'down') {
+        const wait = `${Math.round(s.retryInMs / 1000)} s`;
+        if (!announced) {
+          ready.tunnel = 'offline';
+          announce();
+          printer.tunnel({ state: 'offline', message: `cannot open a tunnel: ${s.reason} — listening locally only, retrying in the background` });
+        } else if (s.reason !== lastDown)
+          printer.tunnel({
+            state: everOpen ? 'down' : 'offline',
+            message: `${everOpen ? 'tunnel lost' : 'still no tunnel'}: ${s.reason} — retrying in ${wait}; the listener keeps running locally`,
+          });
+        lastDown = s.reason;
+      } else printer.info(`tunnel: ${s.reason}`);
+    };
+    printer.progress(`opening a tunnel through ${tunnelHost}…`);
+    const { keepTunnelOpen } = await import('../tunnel.js');
+    tunnel = keepTunnelOpen({
+      host: tunnelHost,
+      localPort: listener.port,
+      localHost: ['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::'].includes(options.host) ? undefined : options.host,
+      subdomain: options.tunnel.subdomain,
+      onState,
+    });
+    await Promise.race([whenAnnounced, sleep(TUNNEL_BANNER_WAIT_MS)]);
+  }
+  announce();
 
   if (options.resume && options.targets.length > 0) {
     const contents = readStore(options.storeDir);
@@ -183,6 +262,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     listenUrl: listener.url,
     shutdown() {
       stopping ??= (async () => {
+        tunnel?.close();
         await listener.close();
         await queue.close(DRAIN_MS);
         await deliverer.close();
@@ -197,6 +277,10 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       return stopping;
     },
   };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function ok(event: WebhookEvent): Answer {

@@ -72,6 +72,9 @@ export function createJsonPrinter(out: NodeJS.WritableStream, err: NodeJS.Writab
     tunnel(notice) {
       write(out, { type: 'tunnel', ...notice });
     },
+    progress() {
+      // Transient by nature: nothing to record.
+    },
     info(message) {
       err.write(message + '\n');
     },

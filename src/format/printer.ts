@@ -29,6 +29,8 @@ export interface Printer {
   delivery(result: DeliveryResult, event: WebhookEvent): void;
   ignored(info: { method: string; url: string; remoteAddress: string }): void;
   tunnel(notice: TunnelNotice): void;
+  /** A transient status (a spinner on a terminal); null clears it. */
+  progress(message: string | null): void;
   info(message: string): void;
   warn(message: string): void;
   error(message: string, cause?: unknown): void;

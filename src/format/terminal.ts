@@ -66,7 +66,11 @@ export interface TerminalOptions {
   err: NodeJS.WritableStream;
   /** Shows causes (stack traces) under error lines. */
   debug?: boolean;
+  /** stderr is a terminal: transient progress may be animated on it. */
+  interactive?: boolean;
 }
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 const NOT_A_TTY_WIDTH = 200;
 const VERBOSE_BODY_LIMIT = 64 * 1024;
@@ -157,7 +161,15 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
   const c = new Chalk({ level: options.colorLevel });
   const width = options.width > 0 ? options.width : NOT_A_TTY_WIDTH;
   const paint = paintFor(c);
+  let spinner: NodeJS.Timeout | undefined;
+  const clearSpinner = (): void => {
+    if (!spinner) return;
+    clearInterval(spinner);
+    spinner = undefined;
+    options.err.write('\r\x1b[K');
+  };
   const line = (stream: NodeJS.WritableStream, text: string): void => {
+    clearSpinner();
     stream.write(text + '\n');
   };
   return {
@@ -206,6 +218,17 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
         if (notice.publicUrl) line(options.err, `  ${c.dim('Public URL'.padEnd(12))}${c.bold.green(notice.publicUrl)}`);
       } else if (notice.state === 'open') line(options.out, `${c.green('tunnel')}  ${notice.message}`);
       else line(options.err, c.yellow(`tunnel  ${notice.message}`));
+    },
+    progress(message) {
+      clearSpinner();
+      if (!message || !options.interactive) return;
+      let frame = 0;
+      const draw = (): void => {
+        options.err.write(`\r\x1b[K${c.cyan(SPINNER[frame++ % SPINNER.length])} ${c.dim(message)}`);
+      };
+      draw();
+      spinner = setInterval(draw, 80);
+      spinner.unref();
     },
     info(message) {
       line(options.err, c.dim(message));

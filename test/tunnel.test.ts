@@ -1,0 +1,183 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, tempDir, type Cli } from './helpers/cli.js';
+import { header, startApp } from './helpers/app.js';
+import { send, seedBytes, sha256 } from './helpers/http.js';
+import { hostFor, startLtServer, type LtServer } from './helpers/lt-server.js';
+
+/** The id is the first label of the URL the server handed out (`http://<id>.127.0.0.1:P`). */
+const idOf = (publicUrl: string): string => /^https?:\/\/([^.]+)\./.exec(publicUrl)![1]!;
+
+/** A POST through the fixture's public port, routed to the tunnel by the Host header. */
+function postThrough(server: LtServer, id: string, path: string, body: Buffer) {
+  return send(`${server.url}${path}`, {
+    body,
+    headers: { host: hostFor(id, server), 'content-type': 'application/json' },
+  });
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function startTunnelled(server: { url: string }, args: string[], store: string): Cli {
+  return runCli(['--json', '--port', '0', '--store', store, '--tunnel-host', server.url, ...args]);
+}
+
+test('through the tunnel: the public URL is announced and a POST reaches the app byte for byte', async (t) => {
+  const server = await startLtServer();
+  const app = await startApp();
+  const { dir, cleanup } = tempDir();
+  const started = Date.now();
+  const cli = startTunnelled(server, ['-f', app.url, '--path', '/my/webhook/url'], dir);
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    await server.stop();
+    await app.close();
+    cleanup();
+  });
+  const ready = await cli.waitForRecord((r) => r.type === 'ready', 'ready');
+  const elapsed = Date.now() - started;
+  assert.equal(ready.tunnel, 'open');
+  assert.match(ready.publicUrl, /^http:\/\/[a-z0-9]+\.127\.0\.0\.1:\d+\/my\/webhook\/url$/, 'the URL the server gave, with --path, never parsed');
+  process.stdout.write(`# start to public URL through the fixture: ${elapsed} ms\n`);
+
+  const id = idOf(ready.publicUrl);
+  const body = seedBytes();
+  const reply = await postThrough(server, id, '/my/webhook/url', body);
+  assert.equal(reply.status, 200);
+  const [got] = await app.waitForCount(1);
+  assert.equal(sha256(got!.body), sha256(body));
+  assert.equal(got!.url, '/my/webhook/url');
+  assert.equal(header(got!, 'x-forwarded-host'), hostFor(id, server), 'the public Host is kept as X-Forwarded-Host');
+  // Later requests reuse the client's sockets; the Host the app sees must not change between them.
+  for (let i = 0; i < 3; i++) assert.equal((await postThrough(server, id, '/my/webhook/url', body)).status, 200);
+  await app.waitForCount(4);
+  assert.deepEqual(new Set(app.received.map((r) => header(r, 'x-forwarded-host'))), new Set([hostFor(id, server)]));
+
+  // Only the listener is reachable through the tunnel: the inspector's namespace is not served there.
+  const probe = await send(`${server.url}/_webhook-listen/api/events`, { method: 'GET', headers: { host: hostFor(id, server) } });
+  assert.equal(probe.status, 404);
+});
+
+test('the tunnel server restarting on the same port: the CLI reconnects with the same subdomain and events flow again', async (t) => {
+  let server = await startLtServer();
+  const port = server.port;
+  const app = await startApp();
+  const { dir, cleanup } = tempDir();
+  const cli = startTunnelled(server, ['-f', app.url], dir);
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    await server.stop();
+    await app.close();
+    cleanup();
+  });
+  const ready = await cli.waitForRecord((r) => r.type === 'ready' && r.publicUrl, 'ready with a public URL');
+  const id = idOf(ready.publicUrl);
+  assert.equal((await postThrough(server, id, '/a', seedBytes())).status, 200);
+
+  await server.stop();
+  await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'down', 'the tunnel-down record');
+  server = await startLtServer({ port });
+  const back = await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'open', 'the reconnect', 20_000);
+  assert.equal(idOf(back.publicUrl), id, 'the same subdomain was asked for and given');
+  assert.match(back.message, /reconnected/);
+
+  assert.equal((await postThrough(server, id, '/b', seedBytes())).status, 200);
+  await app.waitForCount(2);
+  assert.deepEqual(
+    app.received.map((r) => r.url),
+    ['/a', '/b'],
+  );
+  assert.equal(cli.child.exitCode, null, 'the CLI is still running');
+});
+
+test('tunnel server down at start: local-only line, local events served, tunnel opens once the server is up', async (t) => {
+  const port = await freePort();
+  const app = await startApp();
+  const { dir, cleanup } = tempDir();
+  const cli = startTunnelled({ url: `http://127.0.0.1:${port}` }, ['-f', app.url], dir);
+  let server: LtServer | undefined;
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    await server?.stop();
+    await app.close();
+    cleanup();
+  });
+  const ready = await cli.waitForRecord((r) => r.type === 'ready', 'ready');
+  assert.equal(ready.tunnel, 'offline');
+  assert.equal(ready.publicUrl, undefined);
+  const offline = await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'offline', 'the offline line');
+  assert.match(offline.message, /refused the connection.*listening locally only, retrying in the background/);
+
+  assert.equal((await send(ready.listenUrl, { body: seedBytes() })).status, 200, 'local events are served meanwhile');
+  await app.waitForCount(1);
+
+  server = await startLtServer({ port });
+  const open = await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'open', 'the tunnel opening later', 20_000);
+  assert.equal((await postThrough(server, idOf(open.publicUrl), '/late', seedBytes())).status, 200);
+  await app.waitForCount(2);
+});
+
+test('a different URL on reconnect: a loud warning, a tunnel record, and --on-url runs again', async (t) => {
+  let server = await startLtServer();
+  const port = server.port;
+  const { dir, cleanup } = tempDir();
+  const log = join(dir, 'on-url.log');
+  const cli = startTunnelled(server, ['--on-url', `echo "got $WEBHOOK_LISTEN_URL" >> '${log}'; echo hook-ran`], dir);
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    await server.stop();
+    cleanup();
+  });
+  const ready = await cli.waitForRecord((r) => r.type === 'ready' && r.publicUrl, 'ready');
+  await cli.waitForOutput(/on-url │ hook-ran/, 10_000, 'stderr');
+
+  await server.stop();
+  server = await startLtServer({ port, randomIds: true });
+  const changed = await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'changed', 'the URL-changed record', 20_000);
+  assert.equal(changed.previousUrl, ready.publicUrl);
+  assert.notEqual(changed.publicUrl, ready.publicUrl);
+  assert.match(changed.message, /CHANGED.*update the webhook URL on the platform/);
+  const lines = await (async () => {
+    for (let i = 0; i < 100; i++) {
+      const text = (() => {
+        try {
+          return readFileSync(log, 'utf8');
+        } catch {
+          return '';
+        }
+      })();
+      if (text.trim().split('\n').length >= 2) return text.trim().split('\n');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('--on-url did not run twice');
+  })();
+  assert.deepEqual(lines, [`got ${ready.publicUrl}`, `got ${changed.publicUrl}`]);
+});
+
+test('--on-url failing is reported and never stops the listener; a bad --subdomain is a usage error', async (t) => {
+  const server = await startLtServer();
+  const { dir, cleanup } = tempDir();
+  const cli = startTunnelled(server, ['--on-url', 'exit 3', '--subdomain', 'my-stable-name'], dir);
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    await server.stop();
+    cleanup();
+  });
+  const ready = await cli.waitForRecord((r) => r.type === 'ready', 'ready');
+  assert.equal(idOf(ready.publicUrl), 'my-stable-name');
+  await cli.waitForOutput(/--on-url command exited with code 3/, 10_000, 'stderr');
+  assert.equal((await send(ready.listenUrl, { body: '{}' })).status, 200);
+
+  const bad = runCli(['--subdomain', 'No!', '--store', dir]);
+  assert.equal(await bad.exited, 2);
+  assert.match(bad.stderr, /subdomain is 4 to 63 lowercase/);
+});
