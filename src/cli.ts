@@ -6,6 +6,7 @@ import type { Printer } from './format/printer.js';
 import { createTerminalPrinter } from './format/terminal.js';
 import { createJsonPrinter } from './format/json.js';
 import { DEFAULT_TUNNEL_HOST, SUBDOMAIN_RE } from './tunnel.js';
+import type { CommandIO } from './commands/io.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const DEFAULT_PORT = 7070;
@@ -140,6 +141,44 @@ export function defaultStoreDir(): string {
   return join(state, 'webhook-listen');
 }
 
+/** Output for one-shot commands, decided from their flags. */
+function commandIO(flags: OutputFlags): CommandIO {
+  return {
+    out: process.stdout,
+    printer: makePrinter(flags),
+    json: Boolean(flags.json),
+    colorLevel: flags.json ? 0 : colorLevel(flags.color === false, process.stdout),
+    width: process.stdout.isTTY ? process.stdout.columns || 100 : 0,
+  };
+}
+
+function storeOf(opts: { store?: string }): string {
+  return opts.store ?? (program.opts().store as string | undefined) ?? defaultStoreDir();
+}
+
+/** Runs a one-shot command: a RunError or a false result exits 1. */
+async function runCommand(io: CommandIO, fn: () => Promise<boolean | void> | boolean | void): Promise<void> {
+  try {
+    const ok = await fn();
+    if (ok === false) process.exitCode = 1;
+  } catch (err) {
+    fail(err, io.printer);
+  }
+}
+
+async function readData(source: string): Promise<Buffer> {
+  if (source !== '-') {
+    try {
+      return readFileSync(source);
+    } catch (err) {
+      throw new InvalidArgumentError(`cannot read ${source} (${(err as NodeJS.ErrnoException).code ?? err}).`);
+    }
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 /** Reports a failure in one line (its cause with DEBUG=webhook-listen) and exits 1. */
 function fail(err: unknown, printer?: Printer): never {
   const message = err instanceof Error ? err.message : String(err);
@@ -150,6 +189,16 @@ function fail(err: unknown, printer?: Printer): never {
 }
 
 // ---- the program ----
+
+/** An option whose default is shown in help as typed (10mb, 30s), not as the parsed number. */
+function withDefault(flags: string, description: string, parse: (v: string) => number, text: string): Option {
+  return new Option(flags, description).argParser(parse).default(parse(text), text);
+}
+
+// A closed pipe (| head) ends output quietly rather than with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+});
 
 const program = new Command();
 program
@@ -167,10 +216,10 @@ program
   .option('--passthrough', "answer the sender with the first target's real response instead of an immediate 200")
   .option('--json', 'print one JSON record per line (ready, event, delivery, tunnel) on stdout')
   .option('-v, --verbose', 'print headers and the whole body under each event')
-  .option('--max-body <size>', 'largest body accepted; larger ones get 413', parseSize, parseSize('10mb'))
-  .option('--forward-timeout <duration>', 'give up on the app after this long', parseDuration, parseDuration('30s'))
+  .addOption(withDefault('--max-body <size>', 'largest body accepted; larger ones get 413', parseSize, '10mb'))
+  .addOption(withDefault('--forward-timeout <duration>', 'give up on the app after this long', parseDuration, '30s'))
   .option('--retries <n>', 'retries per target after a failed forward (backoff 1 s doubling to 30 s)', parseCount, 25)
-  .option('--retry-delay <duration>', 'delay before the first retry; it doubles up to 30 s', parseDuration, parseDuration('1s'))
+  .addOption(withDefault('--retry-delay <duration>', 'delay before the first retry; it doubles up to 30 s', parseDuration, '1s'))
   .option('--no-resume', 'do not resume deliveries left pending by an earlier run')
   .option('--store <dir>', 'where events are kept (env WEBHOOK_LISTEN_HOME)')
   .option('--keep <n>', 'keep at least this many newest events in the store', parseCount, 10_000)
@@ -192,7 +241,7 @@ Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
   )
   .action(async (opts: Record<string, unknown>) => {
     const printer = makePrinter(opts as OutputFlags);
-    const { listen, RunError } = await import('./commands/listen.js');
+    const { listen } = await import('./commands/listen.js');
     let session;
     try {
       session = await listen(
@@ -222,8 +271,7 @@ Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
         printer,
       );
     } catch (err) {
-      if (err instanceof RunError) fail(err, printer);
-      throw err;
+      fail(err, printer);
     }
     let signals = 0;
     const stop = (): void => {
@@ -236,6 +284,85 @@ Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+  });
+
+const storeOption = (): Option => new Option('--store <dir>', 'the event store (env WEBHOOK_LISTEN_HOME)');
+
+program
+  .command('events')
+  .description('list stored events, newest first, with their last delivery status')
+  .option('-n, --limit <n>', 'how many to list', parseCount, 20)
+  .option('--event <name>', 'only events with this name')
+  .option('--json', 'one JSON record per event (with its deliveries)')
+  .option('--no-color', 'no colours')
+  .addOption(storeOption())
+  .addHelpText('after', '\nExample:\n  $ webhook-listen events --limit 5 --event newMessage')
+  .action(async (opts: { limit: number; event?: string; store?: string } & OutputFlags) => {
+    const io = commandIO(opts);
+    const { listEvents } = await import('./commands/events.js');
+    await runCommand(io, () => listEvents({ storeDir: storeOf(opts), limit: opts.limit, event: opts.event }, io));
+  });
+
+program
+  .command('show')
+  .description('show one stored event as it was received')
+  .argument('<id>', 'the event id, or any unique prefix of it')
+  .option('--raw', 'write the exact body bytes to stdout (e.g. > payload.json)')
+  .option('--headers', 'include the request headers (with --raw: the whole HTTP request)')
+  .option('--json', 'the event as one JSON record')
+  .option('--no-color', 'no colours')
+  .addOption(storeOption())
+  .addHelpText('after', '\nExamples:\n  $ webhook-listen show 01m88nnbk5\n  $ webhook-listen show 01m88nnbk5 --raw > payload.json')
+  .action(async (id: string, opts: { raw?: boolean; headers?: boolean; store?: string } & OutputFlags) => {
+    const io = commandIO(opts);
+    const { showEvent } = await import('./commands/show.js');
+    await runCommand(io, () => showEvent({ storeDir: storeOf(opts), id, raw: Boolean(opts.raw), headers: Boolean(opts.headers) }, io));
+  });
+
+program
+  .command('replay')
+  .description('send stored events again, byte for byte, with Webhook-Listen-Replay: 1')
+  .argument('[ids...]', 'event ids or unique prefixes')
+  .option('--last [n]', 'replay the newest n events (default 1)')
+  .option('--to <url>', "send here instead of the event's original targets (repeatable)", collect)
+  .addOption(withDefault('--forward-timeout <duration>', 'give up on the app after this long', parseDuration, '30s'))
+  .option('--json', 'one JSON delivery record per line')
+  .option('--no-color', 'no colours')
+  .addOption(storeOption())
+  .addHelpText('after', '\nExamples:\n  $ webhook-listen replay 01m88nnbk5\n  $ webhook-listen replay --last 3 --to 3000')
+  .action(async (ids: string[], opts: { last?: string | true; to?: string[]; forwardTimeout: number; store?: string } & OutputFlags) => {
+    const io = commandIO(opts);
+    let last: number | undefined;
+    if (opts.last !== undefined) last = opts.last === true ? 1 : parseCount(opts.last);
+    if (last === undefined && ids.length === 0) program.error('error: replay needs event ids or --last [n]', { exitCode: 2 });
+    const { replayEvents } = await import('./commands/replay.js');
+    await runCommand(io, () =>
+      replayEvents({ storeDir: storeOf(opts), ids, last, to: opts.to ?? [], timeoutMs: opts.forwardTimeout }, io),
+    );
+  });
+
+program
+  .command('send')
+  .description("send a realistic event of the inbox platform to your app, no platform needed")
+  .argument('[kind]', 'newMessage (default), image, video, document, audio or agent — see --list', 'newMessage')
+  .option('--to <url>', 'where to send it (repeatable); 3000 and localhost:3000/hook are shorthands', collect)
+  .option('--data <file>', "send this file's bytes instead of a sample (- for stdin)")
+  .option('--set <path=value>', 'set a field, e.g. message.contentType=IMAGE (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .option('--list', 'list what can be sent')
+  .addOption(withDefault('--forward-timeout <duration>', 'give up on the app after this long', parseDuration, '30s'))
+  .option('--json', 'JSON records instead of lines')
+  .option('-v, --verbose', 'print the whole body sent')
+  .option('--no-color', 'no colours')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  $ webhook-listen send --to http://localhost:3000/my/webhook/url\n  $ webhook-listen send image --to 3000\n  $ webhook-listen send --to 3000 --set message.contentType=AUDIO --set message.sender.authUser=true',
+  )
+  .action(async (kind: string, opts: { to?: string[]; data?: string; set?: string[]; list?: boolean; forwardTimeout: number } & OutputFlags) => {
+    const io = commandIO(opts);
+    const { listSamples, sendSample } = await import('./commands/send.js');
+    if (opts.list) return listSamples(io);
+    const data = opts.data !== undefined ? await readData(opts.data).catch((err: Error) => fail(err, io.printer)) : undefined;
+    await runCommand(io, () => sendSample({ kind, to: opts.to ?? [], data, sets: opts.set ?? [], timeoutMs: opts.forwardTimeout }, io));
   });
 
 try {

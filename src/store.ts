@@ -55,6 +55,8 @@ export interface StoreHandle {
 export interface OpenStoreOptions {
   /** Keep at least this many of the newest events; older whole segments are deleted. */
   keep: number;
+  /** Open the segment file on the first write instead of now (for commands that may write nothing). */
+  lazy?: boolean;
 }
 
 const SEGMENT_RE = /^([0-9a-z]{26})-(\d+)\.ndjson$/;
@@ -111,13 +113,16 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
   }
   const perSegment = Math.max(50, Math.ceil(options.keep / 10));
   let fd = -1;
+  let current = '';
   let count = 0;
   let closed = false;
 
+  // Opened on the first write, so a process that only replays leaves no empty file behind.
   const openSegment = (): void => {
     const file = join(dir, `${newEventId()}-${process.pid}.ndjson`);
     try {
       fd = openSync(file, 'a');
+      current = file;
     } catch (err) {
       throw new StoreError(describeFsError(err, dir), { cause: err });
     }
@@ -131,7 +136,8 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
     for (let i = 0; i < segments.length - 1; i++) {
       const seg = segments[i]!;
       if (total - counts[i]! < options.keep) break;
-      if (seg.pid !== process.pid && isAlive(seg.pid)) continue;
+      // Never a segment someone still writes: ours, or one of another live process.
+      if (seg.file === current || (seg.pid !== process.pid && isAlive(seg.pid))) continue;
       try {
         unlinkSync(seg.file);
         total -= counts[i]!;
@@ -143,6 +149,7 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
 
   const append = (record: StoreRecord): void => {
     if (closed) throw new StoreError('the event store is closed');
+    if (fd === -1) openSegment();
     try {
       writeAll(fd, JSON.stringify(record) + '\n');
     } catch (err) {
@@ -150,11 +157,11 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
     }
   };
 
-  openSegment();
+  if (!options.lazy) openSegment();
   return {
     dir,
     appendEvent(event) {
-      if (count >= perSegment) {
+      if (fd !== -1 && count >= perSegment) {
         closeSync(fd);
         openSegment();
         prune();
@@ -168,6 +175,7 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
     close() {
       if (closed) return;
       closed = true;
+      if (fd === -1) return;
       try {
         fsyncSync(fd);
       } catch {

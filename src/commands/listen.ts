@@ -5,6 +5,7 @@ import { createDeliverer, createDeliveryQueue } from '../delivery.js';
 import { summarize } from '../format/summary.js';
 import type { Printer, ReadyInfo } from '../format/printer.js';
 import type { TunnelHandle, TunnelState } from '../tunnel.js';
+import { RunError } from './errors.js';
 
 export interface ListenOptions {
   version: string;
@@ -36,13 +37,6 @@ export interface ListenSession {
   shutdown(): Promise<void>;
 }
 
-/** A failure the CLI reports in one line and exits 1 for. */
-export class RunError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RunError';
-  }
-}
 
 const PORT_TRIES = 20;
 /** How long the banner waits for the tunnel before it shows without a public URL. */

@@ -1,4 +1,4 @@
-import { type BodyKind, type DecodedBody, type WebhookEvent, decodeBody } from '../event.js';
+import { type BodyKind, type DecodedBody, type DeliveryResult, type WebhookEvent, decodeBody } from '../event.js';
 import { type PlatformParts, platformParts } from './platform.js';
 
 /** Everything a one-line view of an event needs; shared by the terminal, `events` and the inspector. */
@@ -109,4 +109,22 @@ export function joinPieces(pieces: Piece[], paint: (p: Piece) => string = (p) =>
 /** The summary as plain text: what `events` lists and the inspector shows. */
 export function summaryText(s: Summary): string {
   return joinPieces(summaryPieces(s));
+}
+
+/** The outcome of an event's deliveries in a word or two: `200`, `pending`, `ECONNREFUSED`, `filtered`… */
+export function deliveryStatus(event: Pick<WebhookEvent, 'targets' | 'rejected'>, deliveries: DeliveryResult[]): string {
+  if (event.rejected === 'filtered') return 'filtered';
+  if (event.rejected === 'too-large') return '413';
+  if (event.rejected === 'aborted') return 'aborted';
+  const targets = event.targets ?? [];
+  if (targets.length === 0) return deliveries.length ? String(deliveries.at(-1)!.status ?? deliveries.at(-1)!.error) : 'not forwarded';
+  return targets
+    .map((t) => {
+      const mine = deliveries.filter((d) => d.target === t);
+      const last = mine.at(-1);
+      if (!last) return 'pending';
+      const outcome = last.status !== undefined ? String(last.status) : (last.error ?? 'error');
+      return last.final || last.replay ? outcome : `pending (${outcome}, ${mine.length} ${mine.length === 1 ? 'attempt' : 'attempts'})`;
+    })
+    .join(', ');
 }

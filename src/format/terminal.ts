@@ -1,7 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { DecodedBody, DeliveryResult, WebhookEvent } from '../event.js';
 import type { Printer, ReadyInfo, TunnelNotice } from './printer.js';
-import { type Piece, type Summary, formatSize, joinPieces, summaryPieces } from './summary.js';
+import { type Piece, type Summary, deliveryStatus, formatSize, joinPieces, summaryPieces } from './summary.js';
 
 /**
  * Makes text from a payload safe to print: escape sequences, other control characters and
@@ -119,7 +119,7 @@ export function fitPieces(pieces: Piece[], width: number): Piece[] {
   return safe.map((p) => ({ ...p, text: truncate(p.text, width) }));
 }
 
-function prettyBody(decoded: DecodedBody, event: WebhookEvent): string {
+export function prettyBody(decoded: DecodedBody, event: WebhookEvent): string {
   if (decoded.kind === 'empty') return '(empty body)';
   if (decoded.kind === 'binary') {
     const head = event.body.subarray(0, 64).toString('hex').replace(/(..)/g, '$1 ').trim();
@@ -137,12 +137,14 @@ function prettyBody(decoded: DecodedBody, event: WebhookEvent): string {
   return neutralise(text, true);
 }
 
-export function deliveryLine(r: DeliveryResult, c: ChalkInstance, width: number): string {
+export function deliveryLine(r: DeliveryResult, c: ChalkInstance): string {
   const arrow = c.dim('  ↳');
   if (r.retryInMs !== undefined && !r.final) {
     const why = r.error ?? String(r.status);
     const secs = r.retryInMs >= 1000 ? `${Math.round(r.retryInMs / 1000)} s` : `${r.retryInMs} ms`;
-    return truncate(`${arrow} ${c.yellow(`retry ${r.attempt} in ${secs}`)} ${c.dim(`(${why})`)}${r.message ? c.dim(`  ${r.message}`) : ''}`, width + 40);
+    // The hint is said once, on the first failure; later retries only count.
+    const hint = r.message && r.attempt === 1 ? c.dim(`  ${r.message}`) : '';
+    return `${arrow} ${c.yellow(`retry ${r.attempt} in ${secs}`)} ${c.dim(`(${why})`)}${hint}`;
   }
   const status = r.status
     ? (r.status < 300 ? c.green : r.status < 400 ? c.cyan : r.status < 500 ? c.yellow : c.red)(String(r.status))
@@ -207,7 +209,7 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
       }
     },
     delivery(result) {
-      line(options.out, deliveryLine(result, c, width));
+      line(options.out, deliveryLine(result, c));
     },
     ignored(info) {
       line(options.out, c.dim(truncate(`ignored  ${info.method} ${neutralise(info.url)}  404 (not the --path)`, width)));
@@ -239,6 +241,49 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
     error(message, cause) {
       line(options.err, c.red(`error: ${message}`));
       if (options.debug && cause) line(options.err, c.dim(String((cause as Error).stack ?? cause)));
+    },
+  };
+}
+
+export interface ViewOptions {
+  colorLevel: 0 | 1 | 2 | 3;
+  width: number;
+}
+
+/** Renders stored history: `events` lines and `show` pages. */
+export function createHistoryView(options: ViewOptions) {
+  const c = new Chalk({ level: options.colorLevel });
+  const width = options.width > 0 ? options.width : NOT_A_TTY_WIDTH;
+  const paint = paintFor(c);
+  const tone = (status: string): string =>
+    /^[23]\d\d$/.test(status) ? c.green(status) : /^pending/.test(status) || status === 'filtered' ? c.yellow(status) : c.red(status);
+  return {
+    listLine(shortId: string, event: WebhookEvent, summary: Summary, deliveries: DeliveryResult[]): string {
+      const day = event.receivedAt.slice(0, 10);
+      const status = deliveryStatus(event, deliveries);
+      const fixed = `${shortId}  ${day} `;
+      const tail = `  → ${status}`;
+      const room = width - displayWidth(fixed) - displayWidth(tail);
+      const pieces = fitPieces(summaryPieces(summary), Math.max(20, room));
+      return `${c.yellow(shortId)}  ${c.dim(day)} ${joinPieces(pieces, paint)}  ${c.dim('→')} ${tone(status)}`;
+    },
+    detail(event: WebhookEvent, summary: Summary, decoded: DecodedBody, deliveries: DeliveryResult[], withHeaders: boolean): string {
+      const rows = [
+        joinPieces(fitPieces(summaryPieces(summary), width), paint),
+        `${c.dim('id')}        ${event.id}`,
+        `${c.dim('received')}  ${event.receivedAt} from ${event.remoteAddress || 'unknown'}`,
+        `${c.dim('request')}   ${event.method} ${neutralise(event.url)}  ${c.dim(`${formatSize(event.size)}, ${summary.kind}${decoded.encoding ? ` (${decoded.encoding})` : ''}`)}`,
+      ];
+      if (withHeaders) {
+        rows.push('');
+        for (const [k, v] of event.headers) rows.push(`${c.dim(neutralise(k) + ':')} ${neutralise(v)}`);
+      }
+      rows.push('', prettyBody(decoded, event));
+      if (deliveries.length) {
+        rows.push('', c.dim('deliveries'));
+        for (const d of deliveries) rows.push(deliveryLine(d, c));
+      }
+      return rows.join('\n');
     },
   };
 }

@@ -1,0 +1,239 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { runCli, startListening, tempDir } from './helpers/cli.js';
+import { header, startApp } from './helpers/app.js';
+import { postJson, seedBytes, sha256 } from './helpers/http.js';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Runs a one-shot command to completion (bounded) and returns its output. */
+async function run(args: string[], env: Record<string, string> = {}) {
+  const cli = runCli(args, env);
+  const timer = setTimeout(() => cli.child.kill('SIGKILL'), 15_000);
+  const code = await cli.exited;
+  clearTimeout(timer);
+  return { code, stdout: cli.stdout, stderr: cli.stderr };
+}
+
+const bodyWith = (n: number): Buffer => Buffer.from(JSON.stringify({ event: 'newMessage', seq: n, message: { content: `m${n}` } }));
+
+test('app down while 50 events arrive, then up: all 50 delivered, in order, each exactly once', async (t) => {
+  const appPort = await freePort();
+  const wl = await startListening(['-f', `http://127.0.0.1:${appPort}/hook`, '--retry-delay', '100ms']);
+  let app: Awaited<ReturnType<typeof startApp>> | undefined;
+  t.after(async () => {
+    await wl.cleanup();
+    await app?.close();
+  });
+  const ids: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    const reply = await postJson(wl.url, bodyWith(i));
+    assert.equal(reply.status, 200, 'the sender always gets its 200');
+    ids.push((JSON.parse(reply.text) as { id: string }).id);
+  }
+  await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.attempt >= 2 && r.final === false, 'a retry');
+  app = await startApp(appPort);
+  await app.waitForCount(50, 30_000);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(app.received.length, 50, 'no duplicates');
+  assert.deepEqual(
+    app.received.map((r) => header(r, 'webhook-listen-event-id')),
+    ids,
+    'in the order they arrived',
+  );
+  assert.deepEqual(
+    app.received.map((r) => JSON.parse(r.body.toString()).seq),
+    [...Array(50).keys()],
+  );
+  const finals = wl.cli.records().filter((r) => r.type === 'delivery' && r.final);
+  assert.equal(finals.length, 50);
+  assert.ok(finals.every((r) => r.status === 200));
+  assert.ok(finals[0]!.attempt > 1, 'the first event needed several attempts');
+});
+
+test('SIGKILL with pending deliveries, restarted on the same store: the pending ones are delivered', async (t) => {
+  const appPort = await freePort();
+  const { dir, cleanup } = tempDir();
+  const target = `http://127.0.0.1:${appPort}/hook`;
+  const first = await startListening(['-f', target, '--retry-delay', '200ms'], { store: dir });
+  let app: Awaited<ReturnType<typeof startApp>> | undefined;
+  let second: Awaited<ReturnType<typeof startListening>> | undefined;
+  t.after(async () => {
+    await first.cleanup();
+    await second?.cleanup();
+    await app?.close();
+    cleanup();
+  });
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) ids.push((JSON.parse((await postJson(first.url, bodyWith(i))).text) as { id: string }).id);
+  await first.cli.waitForRecord((r) => r.type === 'delivery' && r.final === false, 'a failed attempt');
+  await first.cli.stop('SIGKILL');
+
+  app = await startApp(appPort);
+  second = await startListening(['-f', target], { store: dir });
+  await second.cli.waitForOutput(/resuming 5 pending deliveries/, 10_000, 'stderr');
+  await app.waitForCount(5);
+  assert.deepEqual(
+    app.received.map((r) => header(r, 'webhook-listen-event-id')),
+    ids,
+  );
+  // A third start finds nothing left to do.
+  await second.cli.stop('SIGINT');
+  const third = await startListening(['-f', target], { store: dir });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.doesNotMatch(third.cli.stderr, /resuming/);
+  await third.cli.stop('SIGINT');
+  assert.equal(app.received.length, 5);
+});
+
+test('replay and show --raw give back the exact bytes; events lists newest first; ids abbreviate like git', async (t) => {
+  const app = await startApp();
+  const wl = await startListening(['-f', app.url]);
+  t.after(async () => {
+    await wl.cleanup();
+    await app.close();
+  });
+  const original = seedBytes();
+  const { id } = JSON.parse((await postJson(`${wl.url}/my/webhook/url`, original, { 'X-Signature': 'abc' })).text) as { id: string };
+  await postJson(wl.url, JSON.stringify({ type: 'ping' }));
+  await app.waitForCount(2);
+  await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.final && r.eventId !== id, 'both deliveries');
+
+  const prefix = id.slice(0, 14);
+  const shown = await run(['show', prefix, '--raw', '--store', wl.store]);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(sha256(Buffer.from(shown.stdout, 'utf8')), sha256(original));
+
+  const replay = await run(['replay', prefix, '--store', wl.store, '--no-color']);
+  assert.equal(replay.code, 0, replay.stderr);
+  await app.waitForCount(3);
+  const replayed = app.received[2]!;
+  assert.equal(sha256(replayed.body), sha256(original));
+  assert.equal(header(replayed, 'webhook-listen-replay'), '1');
+  assert.equal(header(replayed, 'x-signature'), 'abc');
+  assert.equal(replayed.url, '/my/webhook/url');
+  assert.match(replay.stdout, /↳ 200 {2}POST http:\/\/127\.0\.0\.1:\d+\/my\/webhook\/url {2}replay/);
+
+  const listed = await run(['events', '--store', wl.store, '--no-color']);
+  assert.equal(listed.code, 0, listed.stderr);
+  const lines = listed.stdout.trim().split('\n');
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /ping/, 'newest first');
+  assert.match(lines[1]!, /newMessage {2}WHATSAPP · Channel name {2}Message Sender: "Hello World!".*→ 200$/);
+
+  const filtered = await run(['events', '--event', 'ping', '--json', '--store', wl.store]);
+  const records = filtered.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(records.length, 1);
+  assert.equal(records[0].deliveries[0].status, 200);
+
+  const last = await run(['replay', '--last', '--to', app.url, '--json', '--store', wl.store]);
+  assert.equal(last.code, 0, last.stderr);
+  const rec = JSON.parse(last.stdout.trim());
+  assert.equal(rec.type, 'delivery');
+  assert.equal(rec.replay, true);
+});
+
+test('unknown ids, an empty store, a missing store: one clear line and exit 1', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  let r = await run(['events', '--store', join(dir, 'nope')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^error: no event store at .*run webhook-listen first/);
+  r = await run(['events', '--store', dir]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /has no events yet/);
+  const wl = await startListening([], { store: dir });
+  await postJson(wl.url, '{}');
+  await wl.cli.stop();
+  r = await run(['show', 'zzzz', '--store', dir]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /no event with an id starting "zzzz"/);
+});
+
+test('send: every kind reaches the app and renders through the core summary line', async (t) => {
+  const wl = await startListening([]);
+  t.after(() => wl.cleanup());
+  const list = await run(['send', '--list']);
+  const kinds = list.stdout
+    .split('\n')
+    .map((l) => l.split(/\s+/)[0])
+    .filter((k): k is string => Boolean(k) && k !== 'Any');
+  assert.deepEqual(kinds, ['newMessage', 'image', 'video', 'document', 'audio', 'agent']);
+  for (const kind of kinds) {
+    const r = await run(['send', kind, '--to', wl.url, '--no-color']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /↳ 200/);
+  }
+  const viaSet = await run(['send', '--to', wl.url, '--set', 'message.contentType=IMAGE', '--set', 'message.sender.authUser=true']);
+  assert.equal(viaSet.code, 0, viaSet.stderr);
+  const events = await (async () => {
+    for (let i = 0; i < 100; i++) {
+      const evs = wl.cli.records().filter((x) => x.type === 'event');
+      if (evs.length >= 7) return evs;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    throw new Error('not all sends arrived');
+  })();
+  const s = events.map((e) => e.summary as string);
+  assert.match(s[0]!, /newMessage {2}WHATSAPP · Channel name {2}Chidi Okafor: "Hello, is my order on its way\?" {2}conv [0-9a-f]{8} · in-queue/);
+  assert.match(s[1]!, /Chidi Okafor: \[image\] https:\/\/media\.example\.com\/\S+\.jpg "Here is my receipt"/);
+  assert.match(s[2]!, /\[video\] https:\/\/\S+\.mp4/);
+  assert.match(s[3]!, /\[document\] https:\/\/\S+\.pdf/);
+  assert.match(s[4]!, /\[audio\] https:\/\/\S+\.ogg/);
+  assert.match(s[5]!, /Ada \(Support\) \(agent\): "Thanks/);
+  assert.match(s[6]!, /\(agent\): \[image\] https:\/\//);
+  for (const e of events) {
+    assert.match(e.body.message.conversation_id, /^[0-9a-f-]{36}$/, 'fresh ids');
+    assert.ok(Date.now() - Date.parse(e.body.conversation.updatedAt) < 60_000, 'fresh timestamps');
+  }
+});
+
+test('a torn last line in the store: events lists the rest and warns', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const wl = await startListening([], { store: dir });
+  for (let i = 0; i < 3; i++) await postJson(wl.url, bodyWith(i));
+  await wl.cli.stop('SIGKILL');
+  const seg = readdirSync(dir).find((f) => f.endsWith('.ndjson'))!;
+  appendFileSync(join(dir, seg), '{"t":"event","id":"01zzz","receivedAt":"2026-');
+  const r = await run(['events', '--store', dir, '--no-color']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n').length, 3);
+  assert.match(r.stderr, /warning: skipped a torn last line in .*\.ndjson/);
+});
+
+test('the store rotates: old segments go once more than --keep events are kept; two listeners share a store safely', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const a = await startListening(['--keep', '50'], { store: dir });
+  const b = await startListening(['--keep', '50'], { store: dir });
+  t.after(async () => {
+    await a.cleanup();
+    await b.cleanup();
+  });
+  const both = [a, b];
+  for (let i = 0; i < 120; i++) await postJson(both[i % 2]!.url, bodyWith(i));
+  await a.cli.stop();
+  await b.cli.stop();
+  const lines = readdirSync(dir)
+    .filter((f) => f.endsWith('.ndjson'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
+  for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), 'no interleaved or torn lines');
+  const seqs = lines.map((l) => JSON.parse(l)).filter((r) => r.t === 'event').map((r) => JSON.parse(Buffer.from(r.bodyBase64, 'base64').toString()).seq as number);
+  assert.ok(seqs.length >= 50, `keeps at least --keep events (kept ${seqs.length})`);
+  assert.ok(seqs.length < 120, `old segments were deleted (kept ${seqs.length})`);
+  assert.ok(seqs.includes(119) && seqs.includes(118), 'the newest events of both writers are kept');
+  const r = await run(['events', '--store', dir, '--limit', '1000']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n').length, seqs.length);
+});
