@@ -10,6 +10,7 @@ import type { CommandIO } from './commands/io.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const DEFAULT_PORT = 7070;
+const DEFAULT_INSPECT_PORT = 4040;
 const env = process.env;
 const debug = /(^|,)\s*(webhook-listen|\*)/.test(env.DEBUG ?? '');
 
@@ -179,6 +180,21 @@ async function readData(source: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** ^C (or SIGTERM) shuts down cleanly and exits 0; a second one exits at once. */
+function stopOnSignals(session: { shutdown(): Promise<void> }, printer: Printer): void {
+  let signals = 0;
+  const stop = (): void => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    session.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => fail(err, printer),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
 /** Reports a failure in one line (its cause with DEBUG=webhook-listen) and exits 1. */
 function fail(err: unknown, printer?: Printer): never {
   const message = err instanceof Error ? err.message : String(err);
@@ -227,6 +243,8 @@ program
   .option('--tunnel-host <url>', 'the localtunnel server to use (a self-hosted one)', parseTunnelHost, DEFAULT_TUNNEL_HOST)
   .option('--subdomain <name>', 'ask the tunnel server for this name, for a URL that stays the same', parseSubdomain)
   .option('--on-url <command>', 'shell command to run with WEBHOOK_LISTEN_URL set whenever the public URL is set or changes')
+  .option('--inspect-port <port>', 'port of the local web inspector (default 4040, or the next free one)', parsePort)
+  .option('--no-inspect', 'do not start the web inspector')
   .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'))
   .addHelpText(
     'after',
@@ -266,6 +284,10 @@ Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
               ? false
               : { host: opts.tunnelHost as string, subdomain: opts.subdomain as string | undefined },
           onUrl: opts.onUrl as string | undefined,
+          inspect:
+            opts.inspect === false
+              ? false
+              : { port: (opts.inspectPort as number | undefined) ?? DEFAULT_INSPECT_PORT, explicit: opts.inspectPort !== undefined },
           env,
         },
         printer,
@@ -273,17 +295,7 @@ Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
     } catch (err) {
       fail(err, printer);
     }
-    let signals = 0;
-    const stop = (): void => {
-      signals++;
-      if (signals > 1) process.exit(130);
-      session.shutdown().then(
-        () => process.exit(0),
-        (err: unknown) => fail(err, printer),
-      );
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    stopOnSignals(session, printer);
   });
 
 const storeOption = (): Option => new Option('--store <dir>', 'the event store (env WEBHOOK_LISTEN_HOME)');
@@ -363,6 +375,36 @@ program
     if (opts.list) return listSamples(io);
     const data = opts.data !== undefined ? await readData(opts.data).catch((err: Error) => fail(err, io.printer)) : undefined;
     await runCommand(io, () => sendSample({ kind, to: opts.to ?? [], data, sets: opts.set ?? [], timeoutMs: opts.forwardTimeout }, io));
+  });
+
+program
+  .command('inspect')
+  .description('open the web inspector over the stored events alone (no listener, no tunnel)')
+  .option('-p, --port <port>', 'inspector port (default 4040, or the next free one)', parsePort)
+  .option('--to <url>', 'where "replay" sends events that had no forward target (repeatable)', collect)
+  .addOption(withDefault('--forward-timeout <duration>', 'give up on the app after this long', parseDuration, '30s'))
+  .option('--no-color', 'no colours')
+  .addOption(storeOption())
+  .addHelpText('after', '\nExample:\n  $ webhook-listen inspect --to http://localhost:3000/my/webhook/url')
+  .action(async (opts: { port?: number; to?: string[]; forwardTimeout: number; store?: string } & OutputFlags) => {
+    const printer = makePrinter(opts);
+    const { inspectStore } = await import('./commands/inspect.js');
+    let session;
+    try {
+      session = await inspectStore(
+        {
+          storeDir: storeOf(opts),
+          port: opts.port ?? DEFAULT_INSPECT_PORT,
+          portExplicit: opts.port !== undefined,
+          to: opts.to ?? [],
+          timeoutMs: opts.forwardTimeout,
+        },
+        printer,
+      );
+    } catch (err) {
+      fail(err, printer);
+    }
+    stopOnSignals(session, printer);
   });
 
 try {

@@ -211,5 +211,7 @@ export interface DeliveryResult {
   /** When the next attempt goes out, if one will. */
   retryInMs?: number;
   replay?: boolean;
+  /** A replay whose body or headers were edited first (in the inspector). */
+  edited?: boolean;
   at: string;
 }

@@ -6,6 +6,7 @@ import { summarize } from '../format/summary.js';
 import type { Printer, ReadyInfo } from '../format/printer.js';
 import type { TunnelHandle, TunnelState } from '../tunnel.js';
 import { RunError } from './errors.js';
+import type { InspectorHandle } from '../inspector/server.js';
 
 export interface ListenOptions {
   version: string;
@@ -27,6 +28,8 @@ export interface ListenOptions {
   /** Off, or the localtunnel server to use and the name to ask for. */
   tunnel: false | { host: string; subdomain?: string };
   onUrl?: string;
+  /** Off, or the inspector's port (the next free one unless asked for explicitly). */
+  inspect: false | { port: number; explicit: boolean };
   /** The environment handed to --on-url commands. */
   env: NodeJS.ProcessEnv;
 }
@@ -92,7 +95,9 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     }
   };
   const stats = { received: 0, filtered: 0, delivered: 0, failed: 0 };
+  let inspector: InspectorHandle | undefined;
   const onResult = (result: DeliveryResult, event: WebhookEvent): void => {
+    inspector?.publishDelivery(result);
     if (result.final) {
       if (result.status !== undefined && result.status < 400) stats.delivered++;
       else stats.failed++;
@@ -121,6 +126,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     else {
       const decoded = decodeBody(event);
       printer.event(event, summarize(event, decoded), decoded);
+      inspector?.publishEvent(event);
     }
     if (event.rejected === 'too-large')
       return {
@@ -158,6 +164,27 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   }
   const { listener, portNote } = bound;
 
+  if (options.inspect) {
+    const { startInspector } = await import('../inspector/server.js');
+    const { sendAgain } = await import('./replay.js');
+    try {
+      inspector = await startInspector({
+        port: options.inspect.port,
+        portExplicit: options.inspect.explicit,
+        storeDir: options.storeDir,
+        defaultTargets: options.targets,
+        listenUrl: listener.url,
+        replay: (event, targets, edited) =>
+          sendAgain(event, targets, edited, { deliverer, store, printer, onResult: (r) => inspector?.publishDelivery(r) }),
+      });
+    } catch (err) {
+      await listener.close();
+      store.close();
+      await deliverer.close();
+      throw new RunError((err as Error).message, { cause: err });
+    }
+  }
+
   const ready: ReadyInfo = {
     version: options.version,
     listenUrl: listener.url,
@@ -166,6 +193,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     passthrough: options.passthrough,
     tunnel: options.tunnel ? 'opening' : 'off',
   };
+  if (inspector) ready.inspectorUrl = inspector.url;
   if (portNote) ready.portNote = portNote;
   if (options.events?.length) ready.events = options.events;
   let announced = false;
@@ -258,6 +286,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       stopping ??= (async () => {
         tunnel?.close();
         await listener.close();
+        await inspector?.close();
         await queue.close(DRAIN_MS);
         await deliverer.close();
         store.close();

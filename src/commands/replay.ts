@@ -1,6 +1,7 @@
-import { type WebhookEvent, fromStored } from '../event.js';
-import { openStore } from '../store.js';
-import { createDeliverer } from '../delivery.js';
+import { type DeliveryResult, type WebhookEvent, fromStored } from '../event.js';
+import { type StoreHandle, openStore } from '../store.js';
+import { type Deliverer, createDeliverer } from '../delivery.js';
+import type { Printer } from '../format/printer.js';
 import { lastEntries, loadHistory, pickEvents } from './history.js';
 import { RunError } from './errors.js';
 import type { CommandIO } from './io.js';
@@ -15,6 +16,32 @@ export interface ReplayOptions {
 }
 
 export const REPLAY_HEADER: [string, string] = ['Webhook-Listen-Replay', '1'];
+
+export interface ReplayDeps {
+  deliverer: Deliverer;
+  store: StoreHandle;
+  printer: Printer;
+  /** Also told about each result (the inspector's live view). */
+  onResult?(result: DeliveryResult): void;
+}
+
+/** Sends one stored (maybe edited) event to each target once, marked as a replay; records and prints each result. */
+export async function sendAgain(event: WebhookEvent, targets: string[], edited: boolean, deps: ReplayDeps): Promise<DeliveryResult[]> {
+  const results: DeliveryResult[] = [];
+  for (const target of targets) {
+    const { result } = await deps.deliverer.deliver(event, target, 1, { extraHeaders: [REPLAY_HEADER], replay: true });
+    if (edited) result.edited = true;
+    try {
+      deps.store.appendDelivery(result);
+    } catch (err) {
+      deps.printer.warn(`${(err as Error).message} — the replay result is not saved`);
+    }
+    deps.printer.delivery(result, event);
+    deps.onResult?.(result);
+    results.push(result);
+  }
+  return results;
+}
 
 /** `webhook-listen replay`: sends stored events again, byte for byte; true when every one got a 2xx/3xx. */
 export async function replayEvents(options: ReplayOptions, io: CommandIO): Promise<boolean> {
@@ -32,16 +59,8 @@ export async function replayEvents(options: ReplayOptions, io: CommandIO): Promi
   let allOk = true;
   try {
     for (const { event, targets } of jobs) {
-      for (const target of targets) {
-        const { result } = await deliverer.deliver(event, target, 1, { extraHeaders: [REPLAY_HEADER], replay: true });
-        if (result.status === undefined || result.status >= 400) allOk = false;
-        try {
-          store.appendDelivery(result);
-        } catch (err) {
-          io.printer.warn(`${(err as Error).message} — the replay result is not saved`);
-        }
-        io.printer.delivery(result, event);
-      }
+      const results = await sendAgain(event, targets, false, { deliverer, store, printer: io.printer });
+      if (results.some((r) => r.status === undefined || r.status >= 400)) allOk = false;
     }
   } finally {
     store.close();

@@ -71,7 +71,9 @@ export async function startListening(
 ): Promise<{ cli: Cli; url: string; store: string; ready: JsonRecord; cleanup(): Promise<void> }> {
   const temp = opts.store ? undefined : tempDir();
   const store = opts.store ?? temp!.dir;
-  const cli = runCli(['--json', '--no-tunnel', '--port', '0', '--store', store, ...args], opts.env);
+  // A random inspector port keeps parallel tests apart; tests of the inspector pass their own flags.
+  const inspector = args.some((a) => a.startsWith('--inspect') || a === '--no-inspect') ? [] : ['--inspect-port', '0'];
+  const cli = runCli(['--json', '--no-tunnel', '--port', '0', '--store', store, ...inspector, ...args], opts.env);
   const ready = await cli.waitForRecord((r) => r.type === 'ready', 'the ready record');
   return {
     cli,

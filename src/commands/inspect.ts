@@ -1,0 +1,45 @@
+import { openStore } from '../store.js';
+import { createDeliverer } from '../delivery.js';
+import { startInspector } from '../inspector/server.js';
+import type { Printer } from '../format/printer.js';
+import { sendAgain } from './replay.js';
+import { RunError } from './errors.js';
+
+export interface InspectOptions {
+  storeDir: string;
+  port: number;
+  portExplicit: boolean;
+  /** Where "replay" sends events that had no targets. */
+  to: string[];
+  timeoutMs: number;
+}
+
+/** `webhook-listen inspect`: the inspector alone over the store, with no listener and no tunnel. */
+export async function inspectStore(options: InspectOptions, printer: Printer): Promise<{ url: string; shutdown(): Promise<void> }> {
+  const store = openStore(options.storeDir, { keep: Number.MAX_SAFE_INTEGER, lazy: true });
+  const deliverer = createDeliverer({ timeoutMs: options.timeoutMs });
+  let inspector;
+  try {
+    inspector = await startInspector({
+      port: options.port,
+      portExplicit: options.portExplicit,
+      storeDir: options.storeDir,
+      defaultTargets: options.to,
+      replay: (event, targets, edited) => sendAgain(event, targets, edited, { deliverer, store, printer }),
+    });
+  } catch (err) {
+    store.close();
+    await deliverer.close();
+    throw new RunError((err as Error).message, { cause: err });
+  }
+  printer.info(`inspector on ${inspector.url} over ${options.storeDir} (Ctrl-C to stop)`);
+  const handle = inspector;
+  return {
+    url: handle.url,
+    async shutdown() {
+      await handle.close();
+      await deliverer.close();
+      store.close();
+    },
+  };
+}

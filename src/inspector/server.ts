@@ -1,0 +1,306 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { type DeliveryResult, type WebhookEvent, decodeBody, fromStored, headerValue } from '../event.js';
+import { type StoredEntry, findByPrefix, readStore } from '../store.js';
+import { deliveryStatus, summarize, summaryPieces, summaryText } from '../format/summary.js';
+import { headerObject } from '../format/json.js';
+
+/** Everything the inspector serves lives under this prefix, which the webhook listener refuses (404). */
+export const PREFIX = '/_webhook-listen';
+const PAGE_DIR = new URL('./page/', import.meta.url);
+const HISTORY_LIMIT = 500;
+const MAX_REPLAY_BODY = 20 * 1024 * 1024;
+const STATIC: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'app.css': 'text/css; charset=utf-8',
+};
+
+export interface ReplayRequest {
+  /** Send to these instead of the event's targets. */
+  targets?: string[];
+  /** Edited body (text) or bytes (base64); absent means the original bytes. */
+  body?: string;
+  bodyBase64?: string;
+  /** Edited headers; absent means the original ones. */
+  headers?: [string, string][];
+}
+
+export interface InspectorOptions {
+  port: number;
+  /** The user asked for this port: a busy one is an error instead of a step to the next. */
+  portExplicit: boolean;
+  storeDir: string;
+  /** Where "replay" sends when the request names no targets and the event had none. */
+  defaultTargets: string[];
+  /** Sends an event (maybe edited) to targets and records the results; never throws. */
+  replay(event: WebhookEvent, targets: string[], edited: boolean): Promise<DeliveryResult[]>;
+  /** The URL events are sent to, for "copy as cURL" when there is no forward target. */
+  listenUrl?: string;
+}
+
+export interface InspectorHandle {
+  readonly url: string;
+  readonly port: number;
+  /** Pushes a new event or delivery to every open page. */
+  publishEvent(event: WebhookEvent): void;
+  publishDelivery(result: DeliveryResult): void;
+  close(): Promise<void>;
+}
+
+/** One row of the list: the summary as pieces for styling, and the delivery status. */
+export function listItem(event: WebhookEvent, deliveries: DeliveryResult[]): Record<string, unknown> {
+  const summary = summarize(event);
+  return {
+    id: event.id,
+    receivedAt: event.receivedAt,
+    name: event.name,
+    method: event.method,
+    path: event.path,
+    size: event.size,
+    kind: summary.kind,
+    pieces: summaryPieces(summary),
+    text: summaryText(summary),
+    status: deliveryStatus(event, deliveries),
+    deliveries,
+    targets: event.targets ?? [],
+  };
+}
+
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** A curl command that sends the same request again. */
+export function curlFor(event: WebhookEvent, url: string): string {
+  const skip = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'accept-encoding']);
+  const parts = [`curl -X ${event.method} ${shellQuote(url)}`];
+  for (const [k, v] of event.headers) if (!skip.has(k.toLowerCase())) parts.push(`-H ${shellQuote(`${k}: ${v}`)}`);
+  const decoded = decodeBody({ headers: [], body: event.body });
+  if (event.body.length > 0) {
+    if (decoded.kind === 'binary' || headerValue(event.headers, 'content-encoding'))
+      parts.push(`--data-binary @- # binary body: pipe it in with webhook-listen show ${event.id} --raw |`);
+    else parts.push(`--data-binary ${shellQuote(event.body.toString('utf8'))}`);
+  }
+  return parts.join(' \\\n  ');
+}
+
+function detail(entry: { event: WebhookEvent; deliveries: DeliveryResult[] }, curlUrl: string | undefined): Record<string, unknown> {
+  const { event, deliveries } = entry;
+  const decoded = decodeBody(event);
+  const out: Record<string, unknown> = {
+    ...listItem(event, deliveries),
+    url: event.url,
+    query: event.query,
+    remoteAddress: event.remoteAddress,
+    headers: event.headers,
+    headerObject: headerObject(event.headers),
+    encoding: decoded.encoding ?? null,
+    rejected: event.rejected ?? null,
+    bodyBase64: event.body.toString('base64'),
+  };
+  if (decoded.text !== undefined) out.bodyText = decoded.text;
+  if (decoded.kind === 'json') {
+    // A body too deeply nested to serialise is shown as text only.
+    try {
+      JSON.stringify(decoded.value);
+      out.bodyJson = decoded.value;
+    } catch {
+      out.bodyJson = undefined;
+    }
+  }
+  if (curlUrl) out.curl = curlFor(event, curlUrl);
+  return out;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error('request too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Serves the inspector on loopback only, refusing foreign Hosts (DNS rebinding) and foreign Origins on writes. */
+export async function startInspector(options: InspectorOptions): Promise<InspectorHandle> {
+  const clients = new Set<ServerResponse>();
+  let port = 0;
+  const allowedHosts = (): Set<string> => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  const allowedOrigins = (): Set<string> => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
+
+  const findEntry = (id: string): StoredEntry | undefined => {
+    const found = findByPrefix(readStore(options.storeDir).entries, id);
+    return found.length === 1 ? found[0] : undefined;
+  };
+  const curlUrl = (event: WebhookEvent): string | undefined => {
+    const target = event.targets?.[0] ?? options.defaultTargets[0];
+    if (target) return target;
+    return options.listenUrl ? new URL(event.url, options.listenUrl).toString() : undefined;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!allowedHosts().has(req.headers.host ?? '')) {
+      res.writeHead(403, { 'content-type': 'text/plain' });
+      res.end(`Forbidden: the inspector answers only to Host 127.0.0.1:${port} or localhost:${port}\n`);
+      return;
+    }
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const headers = { 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' };
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+
+    if (method === 'GET' && (path === '/' || path === '/index.html' || path.startsWith(PREFIX + '/static/'))) {
+      const name = path === '/' ? 'index.html' : path.split('/').pop()!;
+      const type = STATIC[name];
+      if (!type) return json(res, 404, { error: 'not found' });
+      const body = await readFile(new URL(name, PAGE_DIR));
+      res.writeHead(200, {
+        'content-type': type,
+        'cache-control': 'no-cache',
+        'content-security-policy': "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'",
+      });
+      res.end(body);
+      return;
+    }
+    if (method === 'GET' && path === PREFIX + '/api/events') {
+      const { entries, warnings } = readStore(options.storeDir);
+      const items = entries.slice(-HISTORY_LIMIT).reverse().map((e) => listItem(fromStored(e.event), e.deliveries));
+      return json(res, 200, { events: items, warnings, total: entries.length });
+    }
+    if (method === 'GET' && path === PREFIX + '/api/stream') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.write(': connected\n\n');
+      clients.add(res);
+      req.on('close', () => clients.delete(res));
+      return;
+    }
+    const m = new RegExp(`^${PREFIX}/api/events/([0-9a-z]+)(/raw|/replay)?$`).exec(path);
+    if (m) {
+      const entry = findEntry(m[1]!);
+      if (!entry) return json(res, 404, { error: `no single event with an id starting "${m[1]}"` });
+      const event = fromStored(entry.event);
+      if (method === 'GET' && !m[2]) return json(res, 200, detail({ event, deliveries: entry.deliveries }, curlUrl(event)));
+      if (method === 'GET' && m[2] === '/raw') {
+        const ext = decodeBody(event).kind === 'json' ? 'json' : 'bin';
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-disposition': `attachment; filename="${event.name ?? 'event'}-${event.id}.${ext}"`.replace(/[^\x20-\x7e]/g, '_'),
+        });
+        res.end(event.body);
+        return;
+      }
+      if (method === 'POST' && m[2] === '/replay') {
+        // A page on another origin must not make the user's browser replay events.
+        if (!allowedOrigins().has(req.headers.origin ?? ''))
+          return json(res, 403, { error: 'Forbidden: replay is only allowed from the inspector page itself' });
+        if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
+          return json(res, 415, { error: 'send the replay request as application/json' });
+        let request: ReplayRequest = {};
+        try {
+          const raw = await readBody(req, MAX_REPLAY_BODY);
+          if (raw.length) request = JSON.parse(raw.toString('utf8')) as ReplayRequest;
+        } catch (err) {
+          return json(res, 400, { error: `unreadable replay request: ${(err as Error).message}` });
+        }
+        const edited = request.body !== undefined || request.bodyBase64 !== undefined || request.headers !== undefined;
+        const sent: WebhookEvent = { ...event };
+        if (request.bodyBase64 !== undefined) sent.body = Buffer.from(request.bodyBase64, 'base64');
+        else if (request.body !== undefined) sent.body = Buffer.from(request.body, 'utf8');
+        if (request.headers !== undefined) {
+          if (!Array.isArray(request.headers) || !request.headers.every((h) => Array.isArray(h) && h.length === 2 && h.every((x) => typeof x === 'string')))
+            return json(res, 400, { error: 'headers must be a list of [name, value] pairs' });
+          sent.headers = request.headers;
+        }
+        const targets = request.targets?.length ? request.targets : event.targets?.length ? event.targets : options.defaultTargets;
+        if (!targets.length) return json(res, 409, { error: 'this event has no forward target — start webhook-listen with --forward-to <url>' });
+        const results = await options.replay(sent, targets, edited);
+        return json(res, 200, { results });
+      }
+      return json(res, 405, { error: `${method} is not allowed here` });
+    }
+    if (method === 'GET' && path === PREFIX + '/api/config') return json(res, 200, { targets: options.defaultTargets, listenUrl: options.listenUrl ?? null });
+    json(res, 404, { error: 'not found' });
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: Error) => {
+      if (!res.headersSent) json(res, 500, { error: err.message });
+      else res.end();
+    });
+  });
+  const heartbeat = setInterval(() => {
+    for (const c of clients) c.write(': ping\n\n');
+  }, 15_000);
+  heartbeat.unref();
+
+  for (let i = 0; ; i++) {
+    const want = options.port === 0 ? 0 : options.port + i;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(want, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EADDRINUSE' || options.portExplicit || options.port === 0 || i >= 19)
+        throw new Error(
+          code === 'EADDRINUSE'
+            ? `inspector port ${want} is already in use — pick another with --inspect-port, or --no-inspect`
+            : `cannot start the inspector on 127.0.0.1:${want}: ${(err as Error).message}`,
+          { cause: err },
+        );
+    }
+  }
+  port = (server.address() as AddressInfo).port;
+
+  // This run's events, so a delivery can be pushed with the event's updated status; bounded.
+  const recent = new Map<string, { event: WebhookEvent; deliveries: DeliveryResult[] }>();
+  const RECENT_MAX = 1000;
+  const broadcast = (type: string, data: unknown): void => {
+    const text = `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const c of clients) c.write(text);
+  };
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    publishEvent(event) {
+      recent.set(event.id, { event: { ...event, body: Buffer.alloc(0) }, deliveries: [] });
+      if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!);
+      if (clients.size) broadcast('event', listItem(event, []));
+    },
+    publishDelivery(result) {
+      const entry = recent.get(result.eventId);
+      entry?.deliveries.push(result);
+      if (clients.size)
+        broadcast('delivery', { result, status: entry ? deliveryStatus(entry.event, entry.deliveries) : undefined });
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        clearInterval(heartbeat);
+        for (const c of clients) c.end();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startListening } from './helpers/cli.js';
+import { startApp } from './helpers/app.js';
+import { postJson, seedBytes, send, sha256 } from './helpers/http.js';
+import { hasChromium, launchBrowser } from './helpers/browser.js';
+
+const origin = (url: string): string => new URL(url).origin;
+
+test('inspector security: foreign Origin and Host are refused, nothing of it is served on the listener port', async (t) => {
+  const app = await startApp();
+  const wl = await startListening(['-f', app.url, '--inspect-port', '0']);
+  t.after(async () => {
+    await wl.cleanup();
+    await app.close();
+  });
+  const inspector = wl.ready.inspectorUrl as string;
+  assert.match(inspector, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const { id } = JSON.parse((await postJson(wl.url, seedBytes())).text) as { id: string };
+  await app.waitForCount(1);
+  const replayUrl = `${inspector}/_webhook-listen/api/events/${id}/replay`;
+  const json = { 'content-type': 'application/json' };
+
+  let r = await send(replayUrl, { body: '{}', headers: { ...json, origin: 'https://evil.example' } });
+  assert.equal(r.status, 403, 'cross-origin replay');
+  r = await send(replayUrl, { body: '{}', headers: json });
+  assert.equal(r.status, 403, 'replay with no Origin at all');
+  r = await send(`${inspector}/_webhook-listen/api/events`, { method: 'GET', headers: { host: 'evil.example' } });
+  assert.equal(r.status, 403, 'DNS rebinding: a foreign Host cannot read events');
+  r = await send(replayUrl, { body: '{}', headers: { ...json, host: 'evil.example', origin: 'http://evil.example' } });
+  assert.equal(r.status, 403);
+  await new Promise((res) => setTimeout(res, 200));
+  assert.equal(app.received.length, 1, 'no refused replay reached the app');
+
+  r = await send(replayUrl, { body: '{}', headers: { ...json, origin: inspector } });
+  assert.equal(r.status, 200, 'the inspector page itself may replay');
+  await app.waitForCount(2);
+
+  for (const path of ['/_webhook-listen/api/events', '/_webhook-listen/static/app.js', `/_webhook-listen/api/events/${id}/replay`]) {
+    const res = await send(`${origin(wl.url)}${path}`, { method: 'GET' });
+    assert.equal(res.status, 404, `${path} on the listener port`);
+  }
+});
+
+test('inspector in a browser: live list, detail, replay, edit and replay, filter', { skip: !hasChromium() && 'no /usr/bin/chromium' }, async (t) => {
+  const app = await startApp();
+  const wl = await startListening(['-f', `${app.url}/my/webhook/url`, '--inspect-port', '0']);
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await wl.cleanup();
+    await app.close();
+  });
+  const page = await browser.newPage();
+  page.setDefaultTimeout(10_000);
+  await page.goto(wl.ready.inspectorUrl);
+  await page.waitForSelector('#live.on');
+
+  // Arrives without a reload.
+  await postJson(wl.url, JSON.stringify({ type: 'ping', zen: 'keep it logically awesome' }));
+  await postJson(wl.url, seedBytes());
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length === 2);
+  const first = page.locator('#events li').first();
+  assert.match(await first.innerText(), /newMessage/);
+  await page.waitForFunction(() => /200/.test(document.querySelector('#events li [data-role="status"]')?.textContent ?? ''));
+
+  await first.click();
+  await page.waitForSelector('#detail h2');
+  const heading = await page.locator('#detail h2').innerText();
+  assert.match(heading, /Message Sender:/);
+  assert.match(heading, /"Hello World!"/);
+  assert.match(await page.locator('#detail [data-role="tree"]').innerText(), /Channel/);
+  assert.match(await page.locator('#detail [data-role="headers"]').innerText(), /content-type/i);
+
+  await app.waitForCount(2);
+  await page.click('[data-role="replay"]');
+  await app.waitForCount(3);
+  assert.equal(sha256(app.received[2]!.body), sha256(seedBytes()), 'replay sends identical bytes');
+  await page.waitForFunction(() => /replay/.test(document.querySelector('[data-role="deliveries"]')?.textContent ?? ''));
+
+  await page.click('[data-role="edit"]');
+  const edited = JSON.stringify({ event: 'newMessage', message: { content: 'Edited in the browser' } });
+  await page.fill('[data-role="edit-body"]', edited);
+  await page.click('[data-role="send-edited"]');
+  await app.waitForCount(4);
+  assert.equal(app.received[3]!.body.toString(), edited, 'the app got the edited body');
+
+  await page.fill('#filter-text', 'keep it logically');
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length === 1);
+  assert.match(await page.locator('#events li').first().innerText(), /ping/);
+  await page.fill('#filter-text', '');
+  await page.selectOption('#filter-name', 'newMessage');
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length === 1);
+  assert.match(await page.locator('#events li').first().innerText(), /newMessage/);
+});
