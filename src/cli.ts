@@ -198,6 +198,7 @@ function stopOnSignals(session: { shutdown(): Promise<void> }, printer: Printer)
 /** Reports a failure in one line (its cause with DEBUG=webhook-listen) and exits 1. */
 function fail(err: unknown, printer?: Printer): never {
   const message = err instanceof Error ? err.message : String(err);
+  printer?.flush();
   if (printer) printer.error(message, err);
   else process.stderr.write(`error: ${message}\n`);
   if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);

@@ -1,4 +1,4 @@
-import { Agent, errors, request } from 'undici';
+import type { Agent } from 'undici';
 import { type DeliveryResult, type WebhookEvent, headerValue } from './event.js';
 
 const HOP_BY_HOP = new Set([
@@ -100,6 +100,12 @@ export interface DelivererOptions {
   timeoutMs: number;
 }
 
+// undici takes ~120 ms to import: loaded on first use (or warmed by warm()), never on the start-up path.
+let undiciModule: Promise<typeof import('undici')> | undefined;
+let undiciLoaded: typeof import('undici') | undefined;
+const loadUndici = (): Promise<typeof import('undici')> =>
+  (undiciModule ??= import('undici').then((m) => (undiciLoaded = m)));
+
 export interface Deliverer {
   /** Sends one event to one target once; never throws. */
   deliver(
@@ -108,14 +114,22 @@ export interface Deliverer {
     attempt: number,
     opts?: { extraHeaders?: [string, string][]; replay?: boolean; keepResponse?: boolean },
   ): Promise<Forwarded>;
+  /** Loads the HTTP client ahead of the first delivery, off the start-up path. */
+  warm(): void;
   close(): Promise<void>;
 }
 
 export function createDeliverer(options: DelivererOptions): Deliverer {
-  const agent = new Agent({ keepAliveTimeout: 4_000, connections: 16 });
+  let agent: Agent | undefined;
   let closing: Promise<void> | undefined;
   return {
+    warm() {
+      void loadUndici().catch(() => undefined);
+    },
     async deliver(event, target, attempt, opts = {}) {
+      // No await once loaded, so the request is dispatched before deliver() returns (passthrough overlaps on it).
+      const { Agent, errors, request } = undiciLoaded ?? (await loadUndici());
+      agent ??= new Agent({ keepAliveTimeout: 4_000, connections: 16 });
       const started = performance.now();
       let url = target;
       const base = {
@@ -171,7 +185,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       }
     },
     close() {
-      closing ??= agent.close().catch(() => undefined);
+      closing ??= agent ? agent.close().catch(() => undefined) : Promise.resolve();
       return closing;
     },
   };

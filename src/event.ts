@@ -106,8 +106,19 @@ function looksBinary(buf: Buffer): boolean {
   return bad > 0 && bad * 10 > sample.length / 10;
 }
 
+// One decode per body: the listener, the summary and the printers all ask for the same one.
+const decodedCache = new WeakMap<Buffer, { headers: [string, string][]; decoded: DecodedBody }>();
+
 /** Reads an event's body for display: never throws, whatever the bytes are. */
 export function decodeBody(event: Pick<WebhookEvent, 'body' | 'headers'>): DecodedBody {
+  const hit = decodedCache.get(event.body);
+  if (hit && hit.headers === event.headers) return hit.decoded;
+  const decoded = decodeUncached(event);
+  decodedCache.set(event.body, { headers: event.headers, decoded });
+  return decoded;
+}
+
+function decodeUncached(event: Pick<WebhookEvent, 'body' | 'headers'>): DecodedBody {
   let bytes = event.body;
   const result: Partial<DecodedBody> = {};
   const encoding = headerValue(event.headers, 'content-encoding')?.trim().toLowerCase();

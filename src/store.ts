@@ -47,6 +47,8 @@ export interface StoreContents {
 export interface StoreHandle {
   readonly dir: string;
   appendEvent(event: WebhookEvent): void;
+  /** Several events in one write (group commit); the segment may roll over before it. */
+  appendEvents(events: WebhookEvent[]): void;
   appendDelivery(result: DeliveryResult): void;
   /** Flushes to disk and closes the current segment; safe to call twice. */
   close(): void;
@@ -129,9 +131,25 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
     count = 0;
   };
 
+  // Closed segments never change: count each once (re-counted only if its size moved, i.e. a live writer's).
+  const counted = new Map<string, { size: number; count: number }>();
+  const eventsIn = (file: string): number => {
+    let size = -1;
+    try {
+      size = statSync(file).size;
+    } catch {
+      return 0;
+    }
+    const hit = counted.get(file);
+    if (hit && hit.size === size) return hit.count;
+    const count = countEvents(file);
+    counted.set(file, { size, count });
+    return count;
+  };
+
   const prune = (): void => {
     const segments = listSegments(dir);
-    const counts = segments.map((s) => countEvents(s.file));
+    const counts = segments.map((s) => eventsIn(s.file));
     let total = counts.reduce((a, b) => a + b, 0);
     for (let i = 0; i < segments.length - 1; i++) {
       const seg = segments[i]!;
@@ -140,6 +158,7 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
       if (seg.file === current || (seg.pid !== process.pid && isAlive(seg.pid))) continue;
       try {
         unlinkSync(seg.file);
+        counted.delete(seg.file);
         total -= counts[i]!;
       } catch {
         // Another process pruned it first.
@@ -147,30 +166,38 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
     }
   };
 
-  const append = (record: StoreRecord): void => {
+  const append = (text: string): void => {
     if (closed) throw new StoreError('the event store is closed');
     if (fd === -1) openSegment();
     try {
-      writeAll(fd, JSON.stringify(record) + '\n');
+      writeAll(fd, text);
     } catch (err) {
       throw new StoreError(describeFsError(err, dir), { cause: err });
     }
+  };
+  const line = (record: StoreRecord): string => JSON.stringify(record) + '\n';
+
+  const appendEvents = (events: WebhookEvent[]): void => {
+    if (fd !== -1 && count >= perSegment) {
+      // We know how many events the segment we close holds: no need to read it back when pruning.
+      counted.set(current, { size: statSync(current).size, count });
+      closeSync(fd);
+      openSegment();
+      prune();
+    }
+    append(events.map((e) => line({ t: 'event', ...toStored(e) })).join(''));
+    count += events.length;
   };
 
   if (!options.lazy) openSegment();
   return {
     dir,
     appendEvent(event) {
-      if (fd !== -1 && count >= perSegment) {
-        closeSync(fd);
-        openSegment();
-        prune();
-      }
-      append({ t: 'event', ...toStored(event) });
-      count++;
+      appendEvents([event]);
     },
+    appendEvents,
     appendDelivery(result) {
-      append({ t: 'delivery', ...result });
+      append(line({ t: 'delivery', ...result }));
     },
     close() {
       if (closed) return;

@@ -130,6 +130,7 @@ test('--passthrough relays the app’s status, headers and body (201 and 500), a
   reply = await postJson(wl.url, seedBytes());
   assert.equal(reply.status, 502);
   assert.match(reply.text, /nothing is listening on 127\.0\.0\.1:\d+ — is your app running\?/);
+  await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.error === 'ECONNREFUSED', 'the failed delivery');
   const events = wl.cli.records().filter((r) => r.type === 'event');
   assert.equal(events.length, 3, 'every request was still recorded');
 });

@@ -83,17 +83,30 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   }
   const deliverer = createDeliverer({ timeoutMs: options.forwardTimeoutMs });
   let storeFailing = false;
-  const record = (write: () => void): void => {
+  const record = (write: () => void, what = 'this event is'): void => {
     try {
       write();
       if (storeFailing) printer.info('the event store is writable again');
       storeFailing = false;
     } catch (err) {
       // Never silent: every failed write is said, and the event still goes on to print and forward.
-      printer.error(`${err instanceof StoreError ? err.message : String(err)} — this event is NOT saved`, err);
+      printer.error(`${err instanceof StoreError ? err.message : String(err)} — ${what} NOT saved`, err);
       storeFailing = true;
     }
   };
+  // Group commit: the events read in one turn of the event loop are written with one write, before any is answered.
+  let batch: { event: WebhookEvent; done: () => void }[] = [];
+  const commit = (): void => {
+    const events = batch;
+    batch = [];
+    record(() => store.appendEvents(events.map((b) => b.event)), events.length === 1 ? 'this event is' : `${events.length} events are`);
+    for (const b of events) b.done();
+  };
+  const recordEvent = (event: WebhookEvent): Promise<void> =>
+    new Promise((done) => {
+      if (batch.length === 0) setImmediate(commit);
+      batch.push({ event, done });
+    });
   const stats = { received: 0, filtered: 0, delivered: 0, failed: 0 };
   let inspector: InspectorHandle | undefined;
   const onResult = (result: DeliveryResult, event: WebhookEvent): void => {
@@ -115,28 +128,28 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   const wanted = options.events?.length ? new Set(options.events) : undefined;
   const [first, ...rest] = options.targets;
 
+  const show = (event: WebhookEvent): void => {
+    if (event.rejected === 'filtered') {
+      stats.filtered++;
+      return;
+    }
+    const decoded = decodeBody(event);
+    printer.event(event, summarize(event, decoded), decoded);
+    inspector?.publishEvent(event);
+  };
+
   const onEvent = async (event: WebhookEvent): Promise<Answer> => {
     stats.received++;
     if (!event.rejected && wanted && !(event.name && wanted.has(event.name))) event.rejected = 'filtered';
     const forward = !event.rejected;
     event.targets = forward ? [...options.targets] : [];
-    // Recorded before anything answers the sender: a crash after the 200 cannot lose it.
-    record(() => store.appendEvent(event));
-    if (event.rejected === 'filtered') stats.filtered++;
-    else {
-      const decoded = decodeBody(event);
-      printer.event(event, summarize(event, decoded), decoded);
-      inspector?.publishEvent(event);
-    }
-    if (event.rejected === 'too-large')
-      return {
-        status: 413,
-        body: `Payload too large: this listener takes bodies up to ${options.maxBody} bytes (raise --max-body)\n`,
-      };
-    if (!forward) return ok(event);
-    if (options.passthrough && first) {
+    if (forward && options.passthrough && first) {
+      // The app starts on the request while the event is recorded and printed; the answer waits for both.
+      const forwarded = deliverer.deliver(event, first, 1, { keepResponse: true });
+      await recordEvent(event);
+      show(event);
       for (const t of rest) queue.enqueue(event, t);
-      const { result, response } = await deliverer.deliver(event, first, 1, { keepResponse: true });
+      const { result, response } = await forwarded;
       onResult(result, event);
       if (!response)
         return {
@@ -150,6 +163,15 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
         body: response.body,
       };
     }
+    // Recorded before anything answers the sender: a crash after the 200 cannot lose it.
+    await recordEvent(event);
+    show(event);
+    if (event.rejected === 'too-large')
+      return {
+        status: 413,
+        body: `Payload too large: this listener takes bodies up to ${options.maxBody} bytes (raise --max-body)\n`,
+      };
+    if (!forward) return ok(event);
     for (const t of options.targets) queue.enqueue(event, t);
     return ok(event);
   };
@@ -231,6 +253,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
           ready.publicUrl = url;
           ready.tunnel = 'open';
           announce();
+  if (options.targets.length > 0) setTimeout(() => deliverer.warm(), 0).unref();
         } else if (s.previousUrl) {
           printer.tunnel({
             state: 'changed',
@@ -296,6 +319,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
         if (stats.filtered) parts.push(`${stats.filtered} filtered`);
         if (pending) parts.push(`${pending} still pending (delivered on the next start)`);
         printer.info(`stopped: ${parts.join(', ')}`);
+        printer.flush();
       })();
       return stopping;
     },

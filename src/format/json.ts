@@ -1,5 +1,6 @@
 import type { DecodedBody, DeliveryResult, WebhookEvent } from '../event.js';
 import type { Printer } from './printer.js';
+import { coalesced } from './output.js';
 import { type Summary, summaryText } from './summary.js';
 
 /** Headers as an object for `jq`: original names, repeated headers as arrays. */
@@ -41,7 +42,7 @@ export function deliveryRecord(result: DeliveryResult): Record<string, unknown> 
   return { type: 'delivery', ...result };
 }
 
-function write(stream: NodeJS.WritableStream, record: Record<string, unknown>, fallback?: Record<string, unknown>): void {
+function write(stream: { write(text: string): unknown }, record: Record<string, unknown>, fallback?: Record<string, unknown>): void {
   let text: string;
   try {
     text = JSON.stringify(record);
@@ -53,8 +54,12 @@ function write(stream: NodeJS.WritableStream, record: Record<string, unknown>, f
 }
 
 /** NDJSON on `out`, one record per line with a `type`; human status lines go to `err`. */
-export function createJsonPrinter(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Printer {
+export function createJsonPrinter(stdout: NodeJS.WritableStream, err: NodeJS.WritableStream): Printer {
+  const out = coalesced(stdout);
   return {
+    flush() {
+      out.flush();
+    },
     ready(info) {
       write(out, { type: 'ready', ...info });
     },

@@ -34,4 +34,6 @@ export interface Printer {
   info(message: string): void;
   warn(message: string): void;
   error(message: string, cause?: unknown): void;
+  /** Writes out anything still buffered (before the process exits). */
+  flush(): void;
 }

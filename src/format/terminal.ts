@@ -1,6 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { DecodedBody, DeliveryResult, WebhookEvent } from '../event.js';
 import type { Printer, ReadyInfo, TunnelNotice } from './printer.js';
+import { coalesced } from './output.js';
 import { type Piece, type Summary, deliveryStatus, formatSize, joinPieces, summaryPieces } from './summary.js';
 
 /**
@@ -170,9 +171,15 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
     spinner = undefined;
     options.err.write('\r\x1b[K');
   };
+  const out = coalesced(options.out);
   const line = (stream: NodeJS.WritableStream, text: string): void => {
     clearSpinner();
-    stream.write(text + '\n');
+    if (stream === options.out) out.write(text + '\n');
+    else {
+      // Status lines must not overtake the event lines before them.
+      out.flush();
+      stream.write(text + '\n');
+    }
   };
   return {
     ready(info: ReadyInfo) {
@@ -241,6 +248,9 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
     error(message, cause) {
       line(options.err, c.red(`error: ${message}`));
       if (options.debug && cause) line(options.err, c.dim(String((cause as Error).stack ?? cause)));
+    },
+    flush() {
+      out.flush();
     },
   };
 }
