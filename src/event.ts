@@ -77,6 +77,8 @@ export interface DecodedBody {
   encoding?: string;
   /** Set when a Content-Encoding could not be undone. */
   decodeError?: string;
+  /** Set when the text is not UTF-8. */
+  charset?: string;
 }
 
 const MAX_DECODED = 64 * 1024 * 1024;
@@ -96,14 +98,26 @@ function undoContentEncoding(body: Buffer, encoding: string): Buffer {
   }
 }
 
+/** NUL bytes, or many control characters, mean binary; text in another charset than UTF-8 is still text. */
 function looksBinary(buf: Buffer): boolean {
   const n = Math.min(buf.length, 4096);
-  for (let i = 0; i < n; i++) if (buf[i] === 0) return true;
-  // Replacement characters mean the bytes are not valid UTF-8.
-  const sample = buf.subarray(0, n).toString('utf8');
-  let bad = 0;
-  for (const ch of sample) if (ch === '\ufffd') bad++;
-  return bad > 0 && bad * 10 > sample.length / 10;
+  let controls = 0;
+  for (let i = 0; i < n; i++) {
+    const b = buf[i]!;
+    if (b === 0) return true;
+    if (b < 0x20 && b !== 9 && b !== 10 && b !== 13 && b !== 27) controls++;
+  }
+  return controls * 10 > n;
+}
+
+const LATIN1 = /charset\s*=\s*"?(iso-8859-1|latin-?1|windows-1252|us-ascii)/i;
+
+/** Text from bytes: UTF-8 when they are valid UTF-8, else Latin-1 (every byte is a character), said in `charset`. */
+function textOf(bytes: Buffer, type: string): { text: string; charset?: string } {
+  if (LATIN1.test(type)) return { text: bytes.toString('latin1'), charset: 'latin1' };
+  const text = bytes.toString('utf8');
+  if (!text.includes('\ufffd') || Buffer.from(text, 'utf8').equals(bytes)) return { text };
+  return { text: bytes.toString('latin1'), charset: 'latin1 (not valid UTF-8)' };
 }
 
 // One decode per body: the listener, the summary and the printers all ask for the same one.
@@ -134,7 +148,8 @@ function decodeUncached(event: Pick<WebhookEvent, 'body' | 'headers'>): DecodedB
   const type = (headerValue(event.headers, 'content-type') ?? '').toLowerCase();
   if (type.startsWith('multipart/')) return { ...result, kind: 'multipart', text: bytes.toString('latin1') };
   if (looksBinary(bytes)) return { ...result, kind: 'binary' };
-  const text = bytes.toString('utf8');
+  const { text, charset } = textOf(bytes, type);
+  if (charset) result.charset = charset;
   if (type.includes('application/x-www-form-urlencoded')) {
     return { ...result, kind: 'form', text, value: Object.fromEntries(new URLSearchParams(text)) };
   }

@@ -11,6 +11,8 @@ export interface Summary {
   kind: BodyKind;
   /** Content-Encoding that was undone to read the body. */
   encoding?: string;
+  /** A charset other than UTF-8 the text was read in. */
+  charset?: string;
   platform?: PlatformParts;
   /** A compact single-line look at the body, for events that are not the platform's. */
   preview?: string;
@@ -55,6 +57,7 @@ export function summarize(event: WebhookEvent, decoded: DecodedBody = decodeBody
     kind: decoded.kind,
   };
   if (decoded.encoding) summary.encoding = decoded.encoding;
+  if (decoded.charset) summary.charset = decoded.charset;
   if (event.rejected) summary.note = NOTES[event.rejected];
   const platform = decoded.kind === 'json' ? platformParts(decoded.value) : null;
   if (platform) summary.platform = platform;
@@ -65,9 +68,10 @@ export function summarize(event: WebhookEvent, decoded: DecodedBody = decodeBody
   return summary;
 }
 
-export function kindLabel(s: Pick<Summary, 'kind' | 'encoding'>): string {
+export function kindLabel(s: Pick<Summary, 'kind' | 'encoding' | 'charset'>): string {
   const label = s.kind === 'invalid-json' ? 'invalid JSON' : s.kind;
-  return s.encoding ? `${label} (${s.encoding})` : label;
+  const notes = [s.encoding, s.charset].filter(Boolean);
+  return notes.length ? `${label} (${notes.join(', ')})` : label;
 }
 
 /** The summary's pieces in display order, each tagged with its role so a view can style it. */

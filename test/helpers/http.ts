@@ -15,10 +15,16 @@ export function send(
   opts: { method?: string; headers?: Record<string, string> | [string, string][]; body?: string | Buffer; timeoutMs?: number } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const flat = Array.isArray(opts.headers) ? opts.headers.flat() : undefined;
+    // Always frame a body: node sends DELETE/OPTIONS bodies with neither Content-Length nor chunking.
+    const pairs: [string, string][] = Array.isArray(opts.headers) ? [...opts.headers] : Object.entries(opts.headers ?? {});
+    const framed = pairs.some(([k]) => /^(content-length|transfer-encoding)$/i.test(k));
+    if (opts.body !== undefined && !framed) pairs.push(['Content-Length', String(Buffer.byteLength(opts.body))]);
+    // With headers given as a list, node adds no Host of its own.
+    if (!pairs.some(([k]) => k.toLowerCase() === 'host')) pairs.unshift(['Host', new URL(url).host]);
+    const flat = pairs.flat();
     const req = request(url, {
       method: opts.method ?? 'POST',
-      headers: flat ?? (opts.headers as Record<string, string> | undefined),
+      headers: flat,
       timeout: opts.timeoutMs ?? 10_000,
     });
     req.on('timeout', () => req.destroy(new Error(`no answer from ${url} in time`)));
