@@ -141,6 +141,8 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
     {
       requestTimeout: 60_000,
       headersTimeout: 20_000,
+      // node checks the two timeouts above only this often (30 s by default), which lets slowloris linger.
+      connectionsCheckingInterval: 2_000,
       keepAliveTimeout: 5_000,
       maxHeaderSize: 64 * 1024,
     },
@@ -154,7 +156,8 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    // end() alone only half-closes: a client that keeps dribbling would hold the socket open.
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
   });
 
   return new Promise((resolve, reject) => {

@@ -1,0 +1,171 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { runCli, startListening, tempDir } from '../helpers/cli.js';
+import { header, startApp, type RecordingApp } from '../helpers/app.js';
+import { send } from '../helpers/http.js';
+import { startLtServer, type LtServer } from '../helpers/lt-server.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+
+// The long fault cases: npm run test:stress. Every loop is bounded in count and time.
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const eventBody = (n: number): Buffer => Buffer.from(JSON.stringify({ event: 'newMessage', seq: n, message: { content: `m${n}` } }));
+
+function storeLines(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ndjson'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
+    .filter(Boolean);
+}
+
+/** Sends `total` events with `concurrency` in flight; resolves with the statuses. */
+async function stream(url: string, total: number, concurrency: number, opts: { host?: string; onSent?: (n: number) => void } = {}): Promise<number[]> {
+  const statuses: number[] = [];
+  let next = 0;
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const worker = async (): Promise<void> => {
+    while (next < total) {
+      const n = next++;
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (opts.host) headers.host = opts.host;
+      const r = await send(url, { body: eventBody(n), headers, timeoutMs: 20_000 }).catch(() => ({ status: 0 }));
+      statuses[n] = r.status;
+      opts.onSent?.(n);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  agent.destroy();
+  return statuses;
+}
+
+test('the app killed and restarted during a 1,000-event stream: nothing lost, each event delivered', { timeout: 120_000 }, async (t) => {
+  const appPort = await freePort();
+  let app: RecordingApp = await startApp(appPort);
+  const wl = await startListening(['-f', `http://127.0.0.1:${appPort}`, '--retry-delay', '200ms', '--no-inspect']);
+  const apps: RecordingApp[] = [app];
+  t.after(async () => {
+    await wl.cleanup();
+    for (const a of apps) await a.close();
+  });
+  let restarted: Promise<void> | undefined;
+  const statuses = await stream(wl.url, 1000, 10, {
+    onSent: (n) => {
+      if (n === 300) {
+        restarted = (async () => {
+          await app.close();
+          await sleep(1500);
+          app = await startApp(appPort);
+          apps.push(app);
+        })();
+      }
+    },
+  });
+  await restarted;
+  assert.deepEqual(new Set(statuses), new Set([200]), 'the sender got 200 for every event');
+  await waitFor(
+    () => new Set(apps.flatMap((a) => a.received.map((r) => header(r, 'webhook-listen-event-id')))).size === 1000,
+    'all 1,000 events at the app',
+    60_000,
+    100,
+  );
+  const ids = apps.flatMap((a) => a.received.map((r) => header(r, 'webhook-listen-event-id')));
+  // At-least-once: only a request the app had read when it was killed can arrive twice.
+  assert.ok(ids.length - 1000 <= 10, `${ids.length - 1000} duplicates`);
+});
+
+test('the tunnel server killed and restarted under load: reconnects, and nothing sent after it is back is lost', { timeout: 120_000 }, async (t) => {
+  let server: LtServer = await startLtServer();
+  const port = server.port;
+  const app = await startApp();
+  const { dir, cleanup } = tempDir();
+  const cli = runCli(['--json', '--port', '0', '--no-inspect', '--store', dir, '--tunnel-host', server.url, '-f', app.url]);
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    await server.stop();
+    await app.close();
+    cleanup();
+  });
+  const ready = await cli.waitForRecord((r) => r.type === 'ready' && r.publicUrl, 'ready');
+  const id = /^http:\/\/([^.]+)\./.exec(ready.publicUrl)![1]!;
+  const host = `${id}.localhost:${port}`;
+  const first = await stream(server.url, 200, 5, { host });
+  assert.equal(first.filter((s) => s === 200).length, 200);
+
+  await server.stop();
+  await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'down', 'tunnel down');
+  server = await startLtServer({ port });
+  await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'open', 'reconnected', 40_000);
+  const second = await stream(server.url, 500, 5, { host });
+  assert.equal(second.filter((s) => s === 200).length, 500, 'every event after the reconnect got its 200');
+  await app.waitForCount(700, 30_000);
+  assert.equal(cli.child.exitCode, null);
+});
+
+test('SIGINT during load: exit 0, the store intact with no torn line, every answered event stored', { timeout: 60_000 }, async () => {
+  const wl = await startListening(['--no-inspect']);
+  let stopped: Promise<number | null> | undefined;
+  const statuses = await stream(wl.url, 3000, 20, {
+    onSent: (n) => {
+      if (n === 1000) stopped = wl.cli.stop('SIGINT');
+    },
+  });
+  assert.equal(await stopped, 0);
+  const lines = storeLines(wl.store);
+  for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), 'a torn line');
+  const stored = new Set(lines.map((l) => JSON.parse(l)).filter((r) => r.t === 'event').map((r) => JSON.parse(Buffer.from(r.bodyBase64, 'base64').toString()).seq));
+  const answered = statuses.map((s, i) => (s === 200 ? i : -1)).filter((i) => i >= 0);
+  assert.ok(answered.length >= 1000);
+  for (const n of answered) assert.ok(stored.has(n), `event ${n} got a 200 but is not in the store`);
+  await wl.cleanup();
+});
+
+test('1,000 concurrent connections are all answered', { timeout: 60_000 }, async () => {
+  const wl = await startListening(['--no-inspect']);
+  const results = await Promise.all(
+    Array.from({ length: 1000 }, (_, i) =>
+      send(wl.url, { body: eventBody(i), headers: { 'content-type': 'application/json', connection: 'close' }, timeoutMs: 30_000 }).then(
+        (r) => r.status,
+        () => 0,
+      ),
+    ),
+  );
+  assert.equal(results.filter((s) => s === 200).length, 1000);
+  await waitFor(() => wl.cli.records().filter((r) => r.type === 'event').length === 1000, '1,000 event records', 20_000);
+  await wl.cleanup();
+});
+
+test('slowloris: headers dribbled slower than the timeout are cut off, and others are served meanwhile', { timeout: 60_000 }, async () => {
+  const wl = await startListening(['--no-inspect']);
+  const port = Number(new URL(wl.url).port);
+  const started = Date.now();
+  const closed = new Promise<number>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let i = 0;
+    const text = 'POST / HTTP/1.1\r\nHost: x\r\n' + 'X-Slow: y\r\n'.repeat(1000);
+    const timer = setInterval(() => {
+      if (socket.writable && i < text.length) socket.write(text[i++]!);
+    }, 200);
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve(Date.now() - started);
+    });
+    setTimeout(() => socket.destroy(), 45_000);
+  });
+  await sleep(1000);
+  assert.equal((await send(wl.url, { body: '{}' })).status, 200, 'served while the slow client dribbles');
+  const ms = await closed;
+  assert.ok(ms < 40_000, `the slow connection was closed by the server after ${ms} ms`);
+  await wl.cleanup();
+});
