@@ -6,10 +6,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { BIN } from '../test/helpers/cli.js';
 import { startLtServer } from '../test/helpers/lt-server.js';
+import { freePort } from '../test/helpers/net.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const AUTOCANNON = fileURLToPath(new URL('../../node_modules/autocannon/autocannon.js', import.meta.url));
@@ -24,14 +24,6 @@ process.on('exit', () => {
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Starts a node script and waits for `pattern` in its output (stdout to a file, so printing costs it, not us). */
 async function start(args: string[], pattern: RegExp, name: string): Promise<{ proc: ChildProcess; match: RegExpMatchArray; log: string }> {

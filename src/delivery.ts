@@ -205,11 +205,23 @@ export interface QueueOptions {
   firstDelayMs: number;
   maxDelayMs: number;
   onResult(result: DeliveryResult, event: WebhookEvent): void;
+  /** Jobs a target may hold in memory; past that, jobs that can be spilled keep only a way to load their event. */
+  inMemory?: number;
 }
 
 interface Job {
-  event: WebhookEvent;
+  /** Absent while the job is spilled: its event is read back from `spilled` when its turn comes. */
+  event?: WebhookEvent;
+  spilled?: Spilled;
   attempts: number;
+}
+
+/** An event kept on disk instead of in memory while it waits in a long queue. */
+export interface Spilled {
+  /** Reads the event back. */
+  load(): WebhookEvent;
+  /** Called once the job is done with it. */
+  release(): void;
 }
 
 interface Lane {
@@ -221,7 +233,7 @@ interface Lane {
 }
 
 export interface DeliveryQueue {
-  enqueue(event: WebhookEvent, target: string, previousAttempts?: number): void;
+  enqueue(event: WebhookEvent, target: string, previousAttempts?: number, spill?: () => Spilled | undefined): void;
   /** Jobs not yet finished, over all targets. */
   pending(): number;
   /** Resolves once every job has finished, or after `ms`. */
@@ -253,17 +265,28 @@ export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
   const work = async (lane: Lane, target: string): Promise<void> => {
     while (lane.jobs.length > 0 && !closed) {
       const job = lane.jobs[0]!;
+      if (!job.event) {
+        try {
+          job.event = job.spilled!.load();
+        } catch {
+          // The store lost it (deleted by hand): nothing left to deliver.
+          job.spilled!.release();
+          lane.jobs.shift();
+          continue;
+        }
+      }
+      const event = job.event;
       job.attempts++;
-      const { result } = await options.deliverer.deliver(job.event, target, job.attempts);
+      const { result } = await options.deliverer.deliver(event, target, job.attempts);
       if (isRetryable(result) && job.attempts <= options.retries) {
         result.final = false;
         if (closed) {
-          options.onResult(result, job.event);
+          options.onResult(result, event);
           break;
         }
         const delay = Math.min(options.firstDelayMs * 2 ** (job.attempts - 1), options.maxDelayMs);
         result.retryInMs = delay;
-        options.onResult(result, job.event);
+        options.onResult(result, event);
         await new Promise<void>((resolve) => {
           lane.timer = setTimeout(resolve, delay);
           lane.wake = resolve;
@@ -272,7 +295,8 @@ export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
         lane.wake = undefined;
         continue;
       }
-      options.onResult(result, job.event);
+      options.onResult(result, event);
+      job.spilled?.release();
       lane.jobs.shift();
     }
     lane.worker = undefined;
@@ -280,14 +304,16 @@ export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
   };
 
   return {
-    enqueue(event, target, previousAttempts = 0) {
+    enqueue(event, target, previousAttempts = 0, spill) {
       if (closed) return;
       let lane = lanes.get(target);
       if (!lane) {
         lane = { jobs: [] };
         lanes.set(target, lane);
       }
-      lane.jobs.push({ event, attempts: previousAttempts });
+      // A burst faster than the app must not grow memory without bound: deep in the queue, keep only a way back.
+      const spilled = lane.jobs.length >= (options.inMemory ?? 1000) ? spill?.() : undefined;
+      lane.jobs.push(spilled ? { spilled, attempts: previousAttempts } : { event, attempts: previousAttempts });
       lane.worker ??= work(lane, target);
     },
     pending: count,

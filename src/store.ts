@@ -4,6 +4,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   readdirSync,
   statSync,
   unlinkSync,
@@ -44,11 +45,23 @@ export interface StoreContents {
   warnings: string[];
 }
 
+/** Where one event's line is, so it can be read back without keeping it in memory. */
+export interface EventLocation {
+  file: string;
+  offset: number;
+  length: number;
+}
+
 export interface StoreHandle {
   readonly dir: string;
-  appendEvent(event: WebhookEvent): void;
+  appendEvent(event: WebhookEvent): EventLocation;
   /** Several events in one write (group commit); the segment may roll over before it. */
-  appendEvents(events: WebhookEvent[]): void;
+  appendEvents(events: WebhookEvent[]): EventLocation[];
+  /** Reads back an event written by this handle. */
+  readAt(location: EventLocation): StoredEvent;
+  /** Keeps a segment from being pruned while something still needs an event in it (counted). */
+  pin(file: string): void;
+  unpin(file: string): void;
   appendDelivery(result: DeliveryResult): void;
   /** Flushes to disk and closes the current segment; safe to call twice. */
   close(): void;
@@ -91,10 +104,12 @@ function listSegments(dir: string): { file: string; pid: number }[] {
     .map((x) => ({ file: join(dir, x.name), pid: Number(x.m![2]) }));
 }
 
-function writeAll(fd: number, text: string): void {
-  const buf = Buffer.from(text);
+/** Writes all of it (a write may be partial); returns the bytes written. */
+function writeAll(fd: number, data: string | Buffer): number {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
   let off = 0;
   while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+  return buf.length;
 }
 
 function describeFsError(err: unknown, dir: string): string {
@@ -116,7 +131,9 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
   const perSegment = Math.max(50, Math.ceil(options.keep / 10));
   let fd = -1;
   let current = '';
+  let position = 0;
   let count = 0;
+  const pins = new Map<string, number>();
   let closed = false;
 
   // Opened on the first write, so a process that only replays leaves no empty file behind.
@@ -125,6 +142,7 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
     try {
       fd = openSync(file, 'a');
       current = file;
+      position = 0;
     } catch (err) {
       throw new StoreError(describeFsError(err, dir), { cause: err });
     }
@@ -155,7 +173,7 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
       const seg = segments[i]!;
       if (total - counts[i]! < options.keep) break;
       // Never a segment someone still writes: ours, or one of another live process.
-      if (seg.file === current || (seg.pid !== process.pid && isAlive(seg.pid))) continue;
+      if (seg.file === current || pins.has(seg.file) || (seg.pid !== process.pid && isAlive(seg.pid))) continue;
       try {
         unlinkSync(seg.file);
         counted.delete(seg.file);
@@ -166,18 +184,18 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
     }
   };
 
-  const append = (text: string): void => {
+  const append = (text: string | Buffer): void => {
     if (closed) throw new StoreError('the event store is closed');
     if (fd === -1) openSegment();
     try {
-      writeAll(fd, text);
+      position += writeAll(fd, text);
     } catch (err) {
       throw new StoreError(describeFsError(err, dir), { cause: err });
     }
   };
   const line = (record: StoreRecord): string => JSON.stringify(record) + '\n';
 
-  const appendEvents = (events: WebhookEvent[]): void => {
+  const appendEvents = (events: WebhookEvent[]): EventLocation[] => {
     if (fd !== -1 && count >= perSegment) {
       // We know how many events the segment we close holds: no need to read it back when pruning.
       counted.set(current, { size: statSync(current).size, count });
@@ -185,17 +203,45 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
       openSegment();
       prune();
     }
-    append(events.map((e) => line({ t: 'event', ...toStored(e) })).join(''));
+    if (fd === -1) openSegment();
+    const lines = events.map((e) => Buffer.from(line({ t: 'event', ...toStored(e) })));
+    let offset = position;
+    const locations = lines.map((l) => {
+      const loc = { file: current, offset, length: l.length };
+      offset += l.length;
+      return loc;
+    });
+    append(Buffer.concat(lines));
     count += events.length;
+    return locations;
   };
 
   if (!options.lazy) openSegment();
   return {
     dir,
     appendEvent(event) {
-      appendEvents([event]);
+      return appendEvents([event])[0]!;
     },
     appendEvents,
+    readAt(loc) {
+      const buf = Buffer.alloc(loc.length);
+      const rfd = openSync(loc.file, 'r');
+      try {
+        readSync(rfd, buf, 0, loc.length, loc.offset);
+      } finally {
+        closeSync(rfd);
+      }
+      const { t: _t, ...event } = JSON.parse(buf.toString('utf8')) as EventRecord;
+      return event;
+    },
+    pin(file) {
+      pins.set(file, (pins.get(file) ?? 0) + 1);
+    },
+    unpin(file) {
+      const n = (pins.get(file) ?? 1) - 1;
+      if (n <= 0) pins.delete(file);
+      else pins.set(file, n);
+    },
     appendDelivery(result) {
       append(line({ t: 'delivery', ...result }));
     },

@@ -1,19 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { runCli, startListening, tempDir } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
 import { postJson, seedBytes, sha256 } from './helpers/http.js';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort } from './helpers/net.js';
 
 /** Runs a one-shot command to completion (bounded) and returns its output. */
 async function run(args: string[], env: Record<string, string> = {}) {
@@ -58,6 +50,38 @@ test('app down while 50 events arrive, then up: all 50 delivered, in order, each
   assert.equal(finals.length, 50);
   assert.ok(finals.every((r) => r.status === 200));
   assert.ok(finals[0]!.attempt > 1, 'the first event needed several attempts');
+});
+
+test('a backlog deeper than memory holds (1,200 events, app down) is delivered from the store, in order, byte for byte', { timeout: 60_000 }, async (t) => {
+  // Past 1,000 waiting jobs per target, the queue keeps only where each event is in the store and reads it back.
+  const appPort = await freePort();
+  const wl = await startListening(['-f', `http://127.0.0.1:${appPort}/hook`, '--retry-delay', '100ms', '--no-inspect']);
+  let app: Awaited<ReturnType<typeof startApp>> | undefined;
+  t.after(async () => {
+    await wl.cleanup();
+    await app?.close();
+  });
+  const total = 1200;
+  const bodies = Array.from({ length: total }, (_, i) => bodyWith(i));
+  let next = 0;
+  const sender = async (): Promise<void> => {
+    while (next < total) {
+      const reply = await postJson(wl.url, bodies[next++]!);
+      assert.equal(reply.status, 200);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, sender));
+  app = await startApp(appPort);
+  await app.waitForCount(total, 40_000);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(app.received.length, total, 'no duplicates');
+  const seqs = app.received.map((r) => JSON.parse(r.body.toString()).seq as number);
+  const sorted = [...seqs].sort((a, b) => a - b);
+  assert.deepEqual(sorted, [...Array(total).keys()], 'every event once');
+  const hashes = new Map(bodies.map((b, i) => [i, sha256(b)]));
+  assert.ok(app.received.every((r, i) => sha256(r.body) === hashes.get(seqs[i]!)), 'the exact bytes, spilled or not');
+  const order = wl.cli.records().filter((r) => r.type === 'event').map((r) => r.id as string);
+  assert.deepEqual(app.received.map((r) => header(r, 'webhook-listen-event-id')), order, 'in the order they were received');
 });
 
 test('SIGKILL with pending deliveries, restarted on the same store: the pending ones are delivered', async (t) => {

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir, type Cli } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
 import { send, seedBytes, sha256 } from './helpers/http.js';
 import { hostFor, startLtServer, type LtServer } from './helpers/lt-server.js';
+import { freePort } from './helpers/net.js';
 
 /** The id is the first label of the URL the server handed out (`http://<id>.127.0.0.1:P`). */
 const idOf = (publicUrl: string): string => /^https?:\/\/([^.]+)\./.exec(publicUrl)![1]!;
@@ -17,14 +17,6 @@ function postThrough(server: LtServer, id: string, path: string, body: Buffer) {
     body,
     headers: { host: hostFor(id, server), 'content-type': 'application/json' },
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function startTunnelled(server: { url: string }, args: string[], store: string): Cli {

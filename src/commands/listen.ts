@@ -1,6 +1,7 @@
 import { type DeliveryResult, type WebhookEvent, decodeBody, fromStored } from '../event.js';
 import { type Answer, ListenError, type ListenerHandle, startListener } from '../listener.js';
-import { StoreError, openStore, pendingDeliveries, readStore } from '../store.js';
+import { type EventLocation, StoreError, openStore, pendingDeliveries, readStore } from '../store.js';
+import type { Spilled } from '../delivery.js';
 import { createDeliverer, createDeliveryQueue } from '../delivery.js';
 import { summarize } from '../format/summary.js';
 import type { Printer, ReadyInfo } from '../format/printer.js';
@@ -95,14 +96,18 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     }
   };
   // Group commit: the events read in one turn of the event loop are written with one write, before any is answered.
-  let batch: { event: WebhookEvent; done: () => void }[] = [];
+  let batch: { event: WebhookEvent; done: (loc?: EventLocation) => void }[] = [];
   const commit = (): void => {
     const events = batch;
     batch = [];
-    record(() => store.appendEvents(events.map((b) => b.event)), events.length === 1 ? 'this event is' : `${events.length} events are`);
-    for (const b of events) b.done();
+    let locations: EventLocation[] = [];
+    record(
+      () => (locations = store.appendEvents(events.map((b) => b.event))),
+      events.length === 1 ? 'this event is' : `${events.length} events are`,
+    );
+    events.forEach((b, i) => b.done(locations[i]));
   };
-  const recordEvent = (event: WebhookEvent): Promise<void> =>
+  const recordEvent = (event: WebhookEvent): Promise<EventLocation | undefined> =>
     new Promise((done) => {
       if (batch.length === 0) setImmediate(commit);
       batch.push({ event, done });
@@ -128,6 +133,21 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   const wanted = options.events?.length ? new Set(options.events) : undefined;
   const [first, ...rest] = options.targets;
 
+  /** How a queued job finds its event again in the store, pinning the segment until then. */
+  const spillFrom =
+    (loc: EventLocation) =>
+    (): Spilled => {
+      store.pin(loc.file);
+      let released = false;
+      return {
+        load: () => fromStored(store.readAt(loc)),
+        release: () => {
+          if (!released) store.unpin(loc.file);
+          released = true;
+        },
+      };
+    };
+
   const show = (event: WebhookEvent): void => {
     if (event.rejected === 'filtered') {
       stats.filtered++;
@@ -146,9 +166,9 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     if (forward && options.passthrough && first) {
       // The app starts on the request while the event is recorded and printed; the answer waits for both.
       const forwarded = deliverer.deliver(event, first, 1, { keepResponse: true });
-      await recordEvent(event);
+      const location = await recordEvent(event);
       show(event);
-      for (const t of rest) queue.enqueue(event, t);
+      for (const t of rest) queue.enqueue(event, t, 0, location && spillFrom(location));
       const { result, response } = await forwarded;
       onResult(result, event);
       if (!response)
@@ -164,7 +184,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       };
     }
     // Recorded before anything answers the sender: a crash after the 200 cannot lose it.
-    await recordEvent(event);
+    const location = await recordEvent(event);
     show(event);
     if (event.rejected === 'too-large')
       return {
@@ -172,7 +192,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
         body: `Payload too large: this listener takes bodies up to ${options.maxBody} bytes (raise --max-body)\n`,
       };
     if (!forward) return ok(event);
-    for (const t of options.targets) queue.enqueue(event, t);
+    for (const t of options.targets) queue.enqueue(event, t, 0, location && spillFrom(location));
     return ok(event);
   };
 

@@ -2,23 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { runCli, startListening, tempDir } from '../helpers/cli.js';
 import { header, startApp, type RecordingApp } from '../helpers/app.js';
 import { send } from '../helpers/http.js';
 import { startLtServer, type LtServer } from '../helpers/lt-server.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { freePort } from '../helpers/net.js';
 
 // The long fault cases: npm run test:stress. Every loop is bounded in count and time.
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const eventBody = (n: number): Buffer => Buffer.from(JSON.stringify({ event: 'newMessage', seq: n, message: { content: `m${n}` } }));
 
