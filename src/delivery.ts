@@ -1,5 +1,6 @@
 import type { Agent } from 'undici';
 import { type DeliveryResult, type WebhookEvent, headerValue } from './event.js';
+import type { EventLocation } from './store.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -205,27 +206,52 @@ export interface QueueOptions {
   firstDelayMs: number;
   maxDelayMs: number;
   onResult(result: DeliveryResult, event: WebhookEvent): void;
-  /** Jobs a target may hold in memory; past that, jobs that can be spilled keep only a way to load their event. */
+  /** Where jobs deep in a queue keep their event instead of memory (the store). */
+  spill?: Spill;
+  /** Jobs a target holds in memory before further ones are spilled. */
   inMemory?: number;
 }
 
+/** An event kept on disk instead of in memory while it waits deep in a queue. */
+export interface Spill {
+  /** Keeps what `at` points to readable until `release(at)`. */
+  hold(at: EventLocation): void;
+  /** Reads the event back; throws if it is gone. */
+  load(at: EventLocation): WebhookEvent;
+  release(at: EventLocation): void;
+}
+
 interface Job {
-  /** Absent while the job is spilled: its event is read back from `spilled` when its turn comes. */
+  /** Absent while the job is spilled: read back from `at` when its turn comes. */
   event?: WebhookEvent;
-  spilled?: Spilled;
+  at?: EventLocation;
   attempts: number;
 }
 
-/** An event kept on disk instead of in memory while it waits in a long queue. */
-export interface Spilled {
-  /** Reads the event back. */
-  load(): WebhookEvent;
-  /** Called once the job is done with it. */
-  release(): void;
+/** A FIFO with O(1) shift however long it gets (Array#shift copies large arrays). */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+  shift(): void {
+    this.items[this.head++] = undefined as T;
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
 }
 
 interface Lane {
-  jobs: Job[];
+  jobs: Fifo<Job>;
   /** The lane's worker while it runs. */
   worker?: Promise<void>;
   timer?: NodeJS.Timeout;
@@ -233,7 +259,8 @@ interface Lane {
 }
 
 export interface DeliveryQueue {
-  enqueue(event: WebhookEvent, target: string, previousAttempts?: number, spill?: () => Spilled | undefined): void;
+  /** Queues `event` for `target`; `at` (where the store holds it) lets a deep queue keep it on disk. */
+  enqueue(event: WebhookEvent, target: string, previousAttempts?: number, at?: EventLocation): void;
   /** Jobs not yet finished, over all targets. */
   pending(): number;
   /** Resolves once every job has finished, or after `ms`. */
@@ -253,25 +280,33 @@ function sleep(ms: number): Promise<void> {
 export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
   const lanes = new Map<string, Lane>();
   const idleWaiters = new Set<() => void>();
+  const inMemory = options.inMemory ?? 1000;
   let closed = false;
 
-  const count = (): number => [...lanes.values()].reduce((n, l) => n + l.jobs.length, 0);
+  const count = (): number => {
+    let n = 0;
+    for (const l of lanes.values()) n += l.jobs.length;
+    return n;
+  };
   const checkIdle = (): void => {
     if (count() > 0) return;
     for (const w of idleWaiters) w();
     idleWaiters.clear();
   };
+  const done = (lane: Lane, job: Job): void => {
+    if (job.at) options.spill?.release(job.at);
+    lane.jobs.shift();
+  };
 
   const work = async (lane: Lane, target: string): Promise<void> => {
     while (lane.jobs.length > 0 && !closed) {
-      const job = lane.jobs[0]!;
+      const job = lane.jobs.peek()!;
       if (!job.event) {
         try {
-          job.event = job.spilled!.load();
+          job.event = options.spill!.load(job.at!);
         } catch {
           // The store lost it (deleted by hand): nothing left to deliver.
-          job.spilled!.release();
-          lane.jobs.shift();
+          done(lane, job);
           continue;
         }
       }
@@ -296,24 +331,25 @@ export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
         continue;
       }
       options.onResult(result, event);
-      job.spilled?.release();
-      lane.jobs.shift();
+      done(lane, job);
     }
     lane.worker = undefined;
     checkIdle();
   };
 
   return {
-    enqueue(event, target, previousAttempts = 0, spill) {
+    enqueue(event, target, previousAttempts = 0, at) {
       if (closed) return;
       let lane = lanes.get(target);
       if (!lane) {
-        lane = { jobs: [] };
+        lane = { jobs: new Fifo() };
         lanes.set(target, lane);
       }
-      // A burst faster than the app must not grow memory without bound: deep in the queue, keep only a way back.
-      const spilled = lane.jobs.length >= (options.inMemory ?? 1000) ? spill?.() : undefined;
-      lane.jobs.push(spilled ? { spilled, attempts: previousAttempts } : { event, attempts: previousAttempts });
+      // A burst faster than the app must not grow memory with every body: deep in the queue, keep only where it is.
+      if (at && options.spill && lane.jobs.length >= inMemory) {
+        options.spill.hold(at);
+        lane.jobs.push({ at, attempts: previousAttempts });
+      } else lane.jobs.push({ event, attempts: previousAttempts });
       lane.worker ??= work(lane, target);
     },
     pending: count,

@@ -134,6 +134,11 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
   let position = 0;
   let count = 0;
   const pins = new Map<string, number>();
+  let reading: { file: string; fd: number } | undefined;
+  const closeReading = (): void => {
+    if (reading) closeSync(reading.fd);
+    reading = undefined;
+  };
   let closed = false;
 
   // Opened on the first write, so a process that only replays leaves no empty file behind.
@@ -204,14 +209,18 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
       prune();
     }
     if (fd === -1) openSegment();
-    const lines = events.map((e) => Buffer.from(line({ t: 'event', ...toStored(e) })));
+    // One string, one write; each line's byte length is where the next one starts.
+    let text = '';
     let offset = position;
-    const locations = lines.map((l) => {
-      const loc = { file: current, offset, length: l.length };
-      offset += l.length;
-      return loc;
-    });
-    append(Buffer.concat(lines));
+    const locations: EventLocation[] = [];
+    for (const e of events) {
+      const l = '{"t":"event",' + JSON.stringify(toStored(e)).slice(1) + '\n';
+      const length = Buffer.byteLength(l);
+      locations.push({ file: current, offset, length });
+      offset += length;
+      text += l;
+    }
+    append(text);
     count += events.length;
     return locations;
   };
@@ -224,13 +233,14 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
     },
     appendEvents,
     readAt(loc) {
-      const buf = Buffer.alloc(loc.length);
-      const rfd = openSync(loc.file, 'r');
-      try {
-        readSync(rfd, buf, 0, loc.length, loc.offset);
-      } finally {
-        closeSync(rfd);
+      // Read back in order, one segment after another: keep the last one open.
+      if (reading?.file !== loc.file) {
+        closeReading();
+        reading = { file: loc.file, fd: openSync(loc.file, 'r') };
       }
+      const buf = Buffer.allocUnsafe(loc.length);
+      const n = readSync(reading.fd, buf, 0, loc.length, loc.offset);
+      if (n !== loc.length) throw new StoreError(`${loc.file} is shorter than it was written`);
       const { t: _t, ...event } = JSON.parse(buf.toString('utf8')) as EventRecord;
       return event;
     },
@@ -248,6 +258,7 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
     close() {
       if (closed) return;
       closed = true;
+      closeReading();
       if (fd === -1) return;
       try {
         fsyncSync(fd);

@@ -1,7 +1,6 @@
 import { type DeliveryResult, type WebhookEvent, decodeBody, fromStored } from '../event.js';
 import { type Answer, ListenError, type ListenerHandle, startListener } from '../listener.js';
 import { type EventLocation, StoreError, openStore, pendingDeliveries, readStore } from '../store.js';
-import type { Spilled } from '../delivery.js';
 import { createDeliverer, createDeliveryQueue } from '../delivery.js';
 import { summarize } from '../format/summary.js';
 import type { Printer, ReadyInfo } from '../format/printer.js';
@@ -129,24 +128,15 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     firstDelayMs: options.retryDelayMs,
     maxDelayMs: 30_000,
     onResult,
+    // Deep in a queue, a job keeps only where its event is; the segment is kept from pruning until then.
+    spill: {
+      hold: (at) => store.pin(at.file),
+      load: (at) => fromStored(store.readAt(at)),
+      release: (at) => store.unpin(at.file),
+    },
   });
   const wanted = options.events?.length ? new Set(options.events) : undefined;
   const [first, ...rest] = options.targets;
-
-  /** How a queued job finds its event again in the store, pinning the segment until then. */
-  const spillFrom =
-    (loc: EventLocation) =>
-    (): Spilled => {
-      store.pin(loc.file);
-      let released = false;
-      return {
-        load: () => fromStored(store.readAt(loc)),
-        release: () => {
-          if (!released) store.unpin(loc.file);
-          released = true;
-        },
-      };
-    };
 
   const show = (event: WebhookEvent): void => {
     if (event.rejected === 'filtered') {
@@ -168,7 +158,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       const forwarded = deliverer.deliver(event, first, 1, { keepResponse: true });
       const location = await recordEvent(event);
       show(event);
-      for (const t of rest) queue.enqueue(event, t, 0, location && spillFrom(location));
+      for (const t of rest) queue.enqueue(event, t, 0, location);
       const { result, response } = await forwarded;
       onResult(result, event);
       if (!response)
@@ -192,7 +182,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
         body: `Payload too large: this listener takes bodies up to ${options.maxBody} bytes (raise --max-body)\n`,
       };
     if (!forward) return ok(event);
-    for (const t of options.targets) queue.enqueue(event, t, 0, location && spillFrom(location));
+    for (const t of options.targets) queue.enqueue(event, t, 0, location);
     return ok(event);
   };
 
