@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { runCli, startListening, tempDir } from './helpers/cli.js';
@@ -275,4 +276,27 @@ test('forwarding: shorthand targets, a target with a path is used as given, unre
   const failed = await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.target === 'http://localhost:1', 'the failed delivery', 15_000);
   assert.equal(failed.error, 'ECONNREFUSED');
   assert.match(failed.message, /nothing is listening on localhost:1 — is your app running\?/);
+});
+
+test('--forward-timeout: an app that never answers is a TIMEOUT with a hint, retried, and the listener stays up', async (t) => {
+  // An app that reads the request and never answers.
+  const stuck = createHttpServer((req) => req.resume());
+  await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', r));
+  const port = (stuck.address() as AddressInfo).port;
+  const wl = await startListening(['-f', `http://127.0.0.1:${port}`, '--forward-timeout', '300ms', '--retry-delay', '100ms', '--retries', '1']);
+  t.after(async () => {
+    await wl.cleanup();
+    stuck.closeAllConnections();
+    await new Promise((r) => stuck.close(r));
+  });
+  const started = Date.now();
+  const reply = await postJson(wl.url, seedBytes());
+  assert.equal(reply.status, 200, 'the sender is answered at once, whatever the app does');
+  const first = await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.attempt === 1, 'the first attempt', 10_000);
+  assert.equal(first.error, 'TIMEOUT');
+  assert.equal(first.final, false);
+  assert.match(first.message, /no answer from 127\.0\.0\.1:\d+ within 0\.3s — is your app stuck\? \(raise --forward-timeout\)/);
+  const last = await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.final === true, 'giving up', 10_000);
+  assert.equal(last.attempt, 2);
+  assert.ok(Date.now() - started < 8_000, 'bounded by the timeout, not by the app');
 });
