@@ -176,25 +176,31 @@ async function throughput(): Promise<void> {
 // ---- 2. forwarding overhead (end to end with --passthrough) ----
 async function forwarding(): Promise<void> {
   const app = await raw();
-  const appUrl = `http://127.0.0.1:${app.match[1]}/my/webhook/url`;
-  const wl = await webhookListen(['--passthrough', '-f', `http://127.0.0.1:${app.match[1]}`]);
+  const appOrigin = `http://127.0.0.1:${app.match[1]}`;
+  const appUrl = `${appOrigin}/my/webhook/url`;
+  const proxy = await start([here('./servers/proxy.js'), appOrigin], /listening (\d+)/, 'proxy');
+  const proxyUrl = `http://127.0.0.1:${proxy.match[1]}/my/webhook/url`;
+  const wl = await webhookListen(['--passthrough', '-f', appOrigin]);
   const wlUrl = `${wl.url}/my/webhook/url`;
   for (const rate of [200, 1000]) {
     const out = await new Promise<string>((resolve) => {
-      const p = spawnNode([here('./servers/latency-client.js'), SEED, String(rate), String(quick ? 3 : DURATION), appUrl, wlUrl], LOAD_CPU, { stdio: ['ignore', 'pipe', 'inherit'] });
+      const p = spawnNode([here('./servers/latency-client.js'), SEED, String(rate), String(quick ? 3 : DURATION), appUrl, proxyUrl, wlUrl], LOAD_CPU, {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let text = '';
       p.stdout!.on('data', (d: Buffer) => (text += d));
       p.on('exit', () => resolve(text));
     });
     const r = JSON.parse(out) as Record<string, { count: number; errors: number; p50: number; p99: number }>;
     const direct = r[appUrl]!;
+    const bare = r[proxyUrl]!;
     const through = r[wlUrl]!;
     const add50 = through.p50 - direct.p50;
     const add99 = through.p99 - direct.p99;
     row(
-      `2. forwarding overhead, ${rate} req/s (${direct.count + through.count} requests, ${direct.errors + through.errors} errors)`,
+      `2. forwarding overhead, ${rate} req/s (${direct.count + bare.count + through.count} requests, ${direct.errors + bare.errors + through.errors} errors)`,
       `direct p50 ${fmt(direct.p50, 2)} ms, p99 ${fmt(direct.p99, 2)} ms`,
-      '',
+      `bare node:http proxy +${fmt(bare.p50 - direct.p50, 2)} ms p50, +${fmt(bare.p99 - direct.p99, 2)} ms p99`,
       `through p50 ${fmt(through.p50, 2)} ms, p99 ${fmt(through.p99, 2)} ms`,
       `+${fmt(add50, 2)} ms p50, +${fmt(add99, 2)} ms p99`,
       '≤ +1 ms p50, ≤ +5 ms p99',
@@ -202,6 +208,7 @@ async function forwarding(): Promise<void> {
     );
   }
   await stop(wl.proc);
+  await stop(proxy.proc);
   await stop(app.proc);
 }
 

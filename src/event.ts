@@ -1,5 +1,7 @@
-import { randomFillSync } from 'node:crypto';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+// node:crypto and node:zlib are loaded on first use (process.getBuiltinModule, sync), not on the start-up path:
+// compiling them cost ~12 ms of a ~200 ms start (BENCHMARKS.md).
+const crypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
+const zlib = (): typeof import('node:zlib') => process.getBuiltinModule('node:zlib');
 
 /** One HTTP request as it reached the listener: the unit every part of the tool shares. */
 export interface WebhookEvent {
@@ -43,7 +45,7 @@ export function newEventId(now = Date.now()): string {
     }
   } else {
     if (poolUsed + 16 > pool.length) {
-      randomFillSync(pool);
+      crypto().randomFillSync(pool);
       poolUsed = 0;
     }
     for (let i = 0; i < 16; i++) lastRandom[i] = pool[poolUsed++]! & 31;
@@ -95,11 +97,11 @@ function undoContentEncoding(body: Buffer, encoding: string): Buffer {
   switch (encoding) {
     case 'gzip':
     case 'x-gzip':
-      return gunzipSync(body, opts);
+      return zlib().gunzipSync(body, opts);
     case 'deflate':
-      return inflateSync(body, opts);
+      return zlib().inflateSync(body, opts);
     case 'br':
-      return brotliDecompressSync(body, opts);
+      return zlib().brotliDecompressSync(body, opts);
     default:
       throw new Error(`unknown content-encoding "${encoding}"`);
   }

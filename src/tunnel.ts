@@ -1,5 +1,3 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type localtunnelType from '@n8n/localtunnel';
 
 export const DEFAULT_TUNNEL_HOST = 'https://localtunnel.me';
@@ -51,7 +49,9 @@ function probe(host: string): Promise<string | null> {
       resolve(`"${host}" is not a URL`);
       return;
     }
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: 'GET', timeout: PROBE_TIMEOUT_MS });
+    // node:https (and TLS) loaded here, when a tunnel is wanted, not at start-up.
+    const { request } = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http');
+    const req = request(url, { method: 'GET', timeout: PROBE_TIMEOUT_MS });
     req.on('response', (res) => {
       res.resume();
       resolve(null);

@@ -8,7 +8,8 @@ import { headerObject } from '../format/json.js';
 
 /** Everything the inspector serves lives under this prefix, which the webhook listener refuses (404). */
 export const PREFIX = '/_webhook-listen';
-const PAGE_DIR = new URL('./page/', import.meta.url);
+// dist/inspector/page/ (scripts/build.mjs copies it there), whichever file of dist/ this code was bundled into.
+const PAGE_DIR = new URL(import.meta.url.slice(0, import.meta.url.lastIndexOf('/dist/')) + '/dist/inspector/page/');
 const HISTORY_LIMIT = 500;
 const MAX_REPLAY_BODY = 20 * 1024 * 1024;
 const STATIC: Record<string, string> = {
