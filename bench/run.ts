@@ -8,7 +8,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIN } from '../test/helpers/cli.js';
-import { startLtServer } from '../test/helpers/lt-server.js';
+import { startLtServer, tunnelId } from '../test/helpers/lt-server.js';
 import { freePort } from '../test/helpers/net.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
@@ -217,32 +217,26 @@ async function tunnel(): Promise<void> {
   const server = await startLtServer();
   const app = await raw();
   const appPort = app.match[1]!;
-  const idOf = (url: string): string => /^https?:\/\/([^.]+)\./.exec(url)![1]!;
+  /** Starts a tunnel client, loads the fixture with its subdomain in Host, stops it. */
+  const through = async (args: string[], urlPattern: RegExp, name: string): Promise<Load> => {
+    const client = await start(args, urlPattern, name);
+    const host = { host: `${tunnelId(client.match[1]!)}.localhost:${server.port}` };
+    await sleep(300);
+    await load(`${server.url}/my/webhook/url`, { connections: 10, duration: 1, headers: host });
+    const r = await load(`${server.url}/my/webhook/url`, { connections: 10, headers: host });
+    await stop(client.proc);
+    return r;
+  };
   const plain: number[] = [];
   const wls: number[] = [];
   const p50s = { plain: [] as number[], wl: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
-    const p = await start([here('./servers/plain-tunnel.js'), server.url, appPort], /url (\S+)/, 'plain-tunnel');
-    const hostP = { host: `${idOf(p.match[1]!)}.localhost:${server.port}` };
-    await sleep(300);
-    await load(`${server.url}/my/webhook/url`, { connections: 10, duration: 1, headers: hostP });
-    const pr = await load(`${server.url}/my/webhook/url`, { connections: 10, headers: hostP });
-    await stop(p.proc);
+    const pr = await through([here('./servers/plain-tunnel.js'), server.url, appPort], /url (\S+)/, 'plain-tunnel');
     plain.push(pr.rps);
     p50s.plain.push(pr.p50);
-
-    const port = await freePort();
     const store = mkdtempSync(join(work, 'store-'));
-    const wl = await start(
-      [BIN, '--no-inspect', '--port', String(port), '--store', store, '--tunnel-host', server.url, '-f', `http://127.0.0.1:${appPort}`],
-      /Public URL\s+(http\S+)/,
-      'wl-tunnel',
-    );
-    const hostW = { host: `${idOf(wl.match[1]!)}.localhost:${server.port}` };
-    await sleep(300);
-    await load(`${server.url}/my/webhook/url`, { connections: 10, duration: 1, headers: hostW });
-    const wr = await load(`${server.url}/my/webhook/url`, { connections: 10, headers: hostW });
-    await stop(wl.proc);
+    const wlArgs = [BIN, '--no-inspect', '--port', String(await freePort()), '--store', store, '--tunnel-host', server.url, '-f', `http://127.0.0.1:${appPort}`];
+    const wr = await through(wlArgs, /Public URL\s+(http\S+)/, 'wl-tunnel');
     wls.push(wr.rps);
     p50s.wl.push(wr.p50);
   }

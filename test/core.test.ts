@@ -1,23 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { runCli, startListening, tempDir } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
 import { postJson, seedBytes, send, sha256 } from './helpers/http.js';
+import { storeRecords as storedLines } from './helpers/store.js';
 
 const origin = (url: string): string => new URL(url).origin;
-
-function storedLines(dir: string): Record<string, any>[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.ndjson'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
 
 test('a newMessage is answered 200, summarised, and reaches the app byte for byte with its headers', async (t) => {
   const app = await startApp();

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startListening, tempDir } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
 import { postJson, seedBytes, sha256 } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
+import { numberedEvent, storeLines } from './helpers/store.js';
 
 /** Runs a one-shot command to completion (bounded) and returns its output. */
 async function run(args: string[], env: Record<string, string> = {}) {
@@ -15,8 +16,6 @@ async function run(args: string[], env: Record<string, string> = {}) {
   clearTimeout(timer);
   return { code, stdout: cli.stdout, stderr: cli.stderr };
 }
-
-const bodyWith = (n: number): Buffer => Buffer.from(JSON.stringify({ event: 'newMessage', seq: n, message: { content: `m${n}` } }));
 
 test('app down while 50 events arrive, then up: all 50 delivered, in order, each exactly once', async (t) => {
   const appPort = await freePort();
@@ -28,7 +27,7 @@ test('app down while 50 events arrive, then up: all 50 delivered, in order, each
   });
   const ids: string[] = [];
   for (let i = 0; i < 50; i++) {
-    const reply = await postJson(wl.url, bodyWith(i));
+    const reply = await postJson(wl.url, numberedEvent(i));
     assert.equal(reply.status, 200, 'the sender always gets its 200');
     ids.push((JSON.parse(reply.text) as { id: string }).id);
   }
@@ -62,7 +61,7 @@ test('a backlog deeper than memory holds (1,200 events, app down) is delivered f
     await app?.close();
   });
   const total = 1200;
-  const bodies = Array.from({ length: total }, (_, i) => bodyWith(i));
+  const bodies = Array.from({ length: total }, (_, i) => numberedEvent(i));
   let next = 0;
   const sender = async (): Promise<void> => {
     while (next < total) {
@@ -98,7 +97,7 @@ test('SIGKILL with pending deliveries, restarted on the same store: the pending 
     cleanup();
   });
   const ids: string[] = [];
-  for (let i = 0; i < 5; i++) ids.push((JSON.parse((await postJson(first.url, bodyWith(i))).text) as { id: string }).id);
+  for (let i = 0; i < 5; i++) ids.push((JSON.parse((await postJson(first.url, numberedEvent(i))).text) as { id: string }).id);
   await first.cli.waitForRecord((r) => r.type === 'delivery' && r.final === false, 'a failed attempt');
   await first.cli.stop('SIGKILL');
 
@@ -226,7 +225,7 @@ test('a torn last line in the store: events lists the rest and warns', async (t)
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const wl = await startListening([], { store: dir });
-  for (let i = 0; i < 3; i++) await postJson(wl.url, bodyWith(i));
+  for (let i = 0; i < 3; i++) await postJson(wl.url, numberedEvent(i));
   await wl.cli.stop('SIGKILL');
   const seg = readdirSync(dir).find((f) => f.endsWith('.ndjson'))!;
   appendFileSync(join(dir, seg), '{"t":"event","id":"01zzz","receivedAt":"2026-');
@@ -246,12 +245,10 @@ test('the store rotates: old segments go once more than --keep events are kept; 
     await b.cleanup();
   });
   const both = [a, b];
-  for (let i = 0; i < 120; i++) await postJson(both[i % 2]!.url, bodyWith(i));
+  for (let i = 0; i < 120; i++) await postJson(both[i % 2]!.url, numberedEvent(i));
   await a.cli.stop();
   await b.cli.stop();
-  const lines = readdirSync(dir)
-    .filter((f) => f.endsWith('.ndjson'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
+  const lines = storeLines(dir);
   for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), 'no interleaved or torn lines');
   const seqs = lines.map((l) => JSON.parse(l)).filter((r) => r.t === 'event').map((r) => JSON.parse(Buffer.from(r.bodyBase64, 'base64').toString()).seq as number);
   assert.ok(seqs.length >= 50, `keeps at least --keep events (kept ${seqs.length})`);

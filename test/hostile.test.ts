@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { runCli, startListening, tempDir } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
 import { send, sha256 } from './helpers/http.js';
+import { storeRecords } from './helpers/store.js';
 
 const alive = (pid: number | undefined): boolean => {
   try {
@@ -18,14 +19,7 @@ const alive = (pid: number | undefined): boolean => {
   }
 };
 
-function storedEvents(dir: string): Record<string, any>[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.ndjson'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
-    .filter(Boolean)
-    .map((l) => JSON.parse(l))
-    .filter((r) => r.t === 'event');
-}
+const storedEvents = (dir: string): Record<string, any>[] => storeRecords(dir).filter((r) => r.t === 'event');
 
 /** Sends raw bytes on a fresh socket and resolves with everything the server answered (bounded). */
 function rawRequest(port: number, chunks: (string | Buffer)[], opts: { gapMs?: number; abortAfter?: boolean; timeoutMs?: number } = {}): Promise<string> {

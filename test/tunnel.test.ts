@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { runCli, tempDir, type Cli } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
 import { send, seedBytes, sha256 } from './helpers/http.js';
-import { hostFor, startLtServer, type LtServer } from './helpers/lt-server.js';
+import { hostFor, startLtServer, tunnelId, type LtServer } from './helpers/lt-server.js';
 import { freePort } from './helpers/net.js';
 
 /** The id is the first label of the URL the server handed out (`http://<id>.127.0.0.1:P`). */
-const idOf = (publicUrl: string): string => /^https?:\/\/([^.]+)\./.exec(publicUrl)![1]!;
 
 /** A POST through the fixture's public port, routed to the tunnel by the Host header. */
 function postThrough(server: LtServer, id: string, path: string, body: Buffer) {
@@ -41,7 +40,7 @@ test('through the tunnel: the public URL is announced and a POST reaches the app
   assert.match(ready.publicUrl, /^http:\/\/[a-z0-9]+\.127\.0\.0\.1:\d+\/my\/webhook\/url$/, 'the URL the server gave, with --path, never parsed');
   process.stdout.write(`# start to public URL through the fixture: ${elapsed} ms\n`);
 
-  const id = idOf(ready.publicUrl);
+  const id = tunnelId(ready.publicUrl);
   const body = seedBytes();
   const reply = await postThrough(server, id, '/my/webhook/url', body);
   assert.equal(reply.status, 200);
@@ -72,14 +71,14 @@ test('the tunnel server restarting on the same port: the CLI reconnects with the
     cleanup();
   });
   const ready = await cli.waitForRecord((r) => r.type === 'ready' && r.publicUrl, 'ready with a public URL');
-  const id = idOf(ready.publicUrl);
+  const id = tunnelId(ready.publicUrl);
   assert.equal((await postThrough(server, id, '/a', seedBytes())).status, 200);
 
   await server.stop();
   await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'down', 'the tunnel-down record');
   server = await startLtServer({ port });
   const back = await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'open', 'the reconnect', 20_000);
-  assert.equal(idOf(back.publicUrl), id, 'the same subdomain was asked for and given');
+  assert.equal(tunnelId(back.publicUrl), id, 'the same subdomain was asked for and given');
   assert.match(back.message, /reconnected/);
 
   assert.equal((await postThrough(server, id, '/b', seedBytes())).status, 200);
@@ -114,7 +113,7 @@ test('tunnel server down at start: local-only line, local events served, tunnel 
 
   server = await startLtServer({ port });
   const open = await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'open', 'the tunnel opening later', 20_000);
-  assert.equal((await postThrough(server, idOf(open.publicUrl), '/late', seedBytes())).status, 200);
+  assert.equal((await postThrough(server, tunnelId(open.publicUrl), '/late', seedBytes())).status, 200);
   await app.waitForCount(2);
 });
 
@@ -165,7 +164,7 @@ test('--on-url failing is reported and never stops the listener; a bad --subdoma
     cleanup();
   });
   const ready = await cli.waitForRecord((r) => r.type === 'ready', 'ready');
-  assert.equal(idOf(ready.publicUrl), 'my-stable-name');
+  assert.equal(tunnelId(ready.publicUrl), 'my-stable-name');
   await cli.waitForOutput(/--on-url command exited with code 3/, 10_000, 'stderr');
   assert.equal((await send(ready.listenUrl, { body: '{}' })).status, 200);
 

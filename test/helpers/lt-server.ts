@@ -199,3 +199,6 @@ export async function startLtServer(options: LtServerOptions = {}): Promise<LtSe
 export function hostFor(id: string, server: LtServer): string {
   return `${id}.localhost:${server.port}`;
 }
+
+/** The tunnel id (subdomain) in a public URL the fixture handed out: http://<id>.localhost:<port>. */
+export const tunnelId = (publicUrl: string): string => /^https?:\/\/([^.]+)\./.exec(publicUrl)![1]!;

@@ -1,26 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { runCli, startListening, tempDir } from '../helpers/cli.js';
 import { header, startApp, type RecordingApp } from '../helpers/app.js';
 import { send } from '../helpers/http.js';
-import { startLtServer, type LtServer } from '../helpers/lt-server.js';
+import { startLtServer, tunnelId, type LtServer } from '../helpers/lt-server.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { freePort } from '../helpers/net.js';
+import { numberedEvent, storeLines } from '../helpers/store.js';
 
 // The long fault cases: npm run test:stress. Every loop is bounded in count and time.
-
-const eventBody = (n: number): Buffer => Buffer.from(JSON.stringify({ event: 'newMessage', seq: n, message: { content: `m${n}` } }));
-
-function storeLines(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.ndjson'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
-    .filter(Boolean);
-}
 
 /** Sends `total` events with `concurrency` in flight; resolves with the statuses. */
 async function stream(url: string, total: number, concurrency: number, opts: { host?: string; onSent?: (n: number) => void } = {}): Promise<number[]> {
@@ -32,7 +22,7 @@ async function stream(url: string, total: number, concurrency: number, opts: { h
       const n = next++;
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (opts.host) headers.host = opts.host;
-      const r = await send(url, { body: eventBody(n), headers, timeoutMs: 20_000 }).catch(() => ({ status: 0 }));
+      const r = await send(url, { body: numberedEvent(n), headers, timeoutMs: 20_000 }).catch(() => ({ status: 0 }));
       statuses[n] = r.status;
       opts.onSent?.(n);
     }
@@ -90,7 +80,7 @@ test('the tunnel server killed and restarted under load: reconnects, and nothing
     cleanup();
   });
   const ready = await cli.waitForRecord((r) => r.type === 'ready' && r.publicUrl, 'ready');
-  const id = /^http:\/\/([^.]+)\./.exec(ready.publicUrl)![1]!;
+  const id = tunnelId(ready.publicUrl);
   const host = `${id}.localhost:${port}`;
   const first = await stream(server.url, 200, 5, { host });
   assert.equal(first.filter((s) => s === 200).length, 200);
@@ -127,7 +117,7 @@ test('1,000 concurrent connections are all answered', { timeout: 60_000 }, async
   const wl = await startListening(['--no-inspect']);
   const results = await Promise.all(
     Array.from({ length: 1000 }, (_, i) =>
-      send(wl.url, { body: eventBody(i), headers: { 'content-type': 'application/json', connection: 'close' }, timeoutMs: 30_000 }).then(
+      send(wl.url, { body: numberedEvent(i), headers: { 'content-type': 'application/json', connection: 'close' }, timeoutMs: 30_000 }).then(
         (r) => r.status,
         () => 0,
       ),
