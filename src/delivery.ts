@@ -17,6 +17,9 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
+/** Per target: its origin when the incoming path is kept, null when the target is used as given. */
+const origins = new Map<string, string | null>();
+
 /** The full URL for one event: a target without a path keeps the incoming path and query. */
 export function targetUrl(target: string, event: Pick<WebhookEvent, 'url'>): string {
   let origin = origins.get(target);
@@ -29,8 +32,6 @@ export function targetUrl(target: string, event: Pick<WebhookEvent, 'url'>): str
   if (origin === null) return target;
   return `${origin}${event.url.startsWith('/') ? event.url : '/' + event.url}`;
 }
-/** Per target: its origin when the incoming path is kept, null when the target is used as given. */
-const origins = new Map<string, string | null>();
 
 /** The headers sent to the app: the sender's, minus hop-by-hop ones, plus forwarding and id headers (flat list). */
 export function forwardHeaders(event: WebhookEvent, extra: [string, string][] = []): string[] {
