@@ -115,13 +115,11 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
         });
     };
 
-    if (Number.isFinite(declared) && declared > options.maxBody) {
-      tooLarge = true;
-      received = declared;
-    }
+    if (Number.isFinite(declared) && declared > options.maxBody) tooLarge = true;
     req.on('data', (chunk: Buffer) => {
-      if (tooLarge) return;
+      // Counted even once it is too large (the size it reached is recorded), kept only while it is not.
       received += chunk.length;
+      if (tooLarge) return;
       if (received > options.maxBody) {
         tooLarge = true;
         chunks.length = 0;

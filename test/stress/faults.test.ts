@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { runCli, startListening, tempDir } from '../helpers/cli.js';
 import { header, startApp, type RecordingApp } from '../helpers/app.js';
@@ -151,4 +152,37 @@ test('slowloris: headers dribbled slower than the timeout are cut off, and other
   const ms = await closed;
   assert.ok(ms < 40_000, `the slow connection was closed by the server after ${ms} ms`);
   await wl.cleanup();
+});
+
+test('a 300 MB body over --max-body: 413, recorded as too large, and memory stays flat while it streams', { timeout: 120_000 }, async (t) => {
+  const wl = await startListening(['--max-body', '1mb', '--no-inspect']);
+  t.after(() => wl.cleanup());
+  const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${wl.cli.child.pid}/status`, 'utf8'))![1]) / 1024;
+  const before = rssMb();
+  let peak = before;
+  const { port, hostname } = new URL(wl.url);
+  const status = await new Promise<number>((resolve, reject) => {
+    // Chunked (no Content-Length), so the listener cannot refuse it from the headers: it has to read it all.
+    const req = request({ host: hostname, port, method: 'POST', path: '/big', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    const chunk = Buffer.alloc(1024 * 1024, 'a');
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < 300) {
+        sent++;
+        if (sent % 20 === 0) peak = Math.max(peak, rssMb());
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+  assert.equal(status, 413);
+  const event = await wl.cli.waitForRecord((r) => r.type === 'event' && r.path === '/big', 'the event');
+  assert.equal(event.rejected, 'too-large');
+  assert.ok(event.size >= 300 * 1024 * 1024, `the size it reached is recorded (${event.size})`);
+  assert.ok(peak - before < 64, `RSS grew by ${Math.round(peak - before)} MB while 300 MB streamed in`);
 });
