@@ -246,6 +246,13 @@ export function fromStored(stored: StoredEvent): WebhookEvent {
   return { ...rest, body: Buffer.from(bodyBase64 ?? '', 'base64') };
 }
 
+/** Where the store holds one event's line, so it can be read back without keeping it in memory. */
+export interface EventLocation {
+  file: string;
+  offset: number;
+  length: number;
+}
+
 /** What happened when one event was sent to one target once. */
 export interface DeliveryResult {
   eventId: string;

@@ -13,7 +13,7 @@ import {
   constants,
 } from 'node:fs';
 import { join } from 'node:path';
-import { type DeliveryResult, type StoredEvent, type WebhookEvent, newEventId, toStored } from './event.js';
+import { type DeliveryResult, type EventLocation, type StoredEvent, type WebhookEvent, newEventId, toStored } from './event.js';
 
 /*
  * Layout: <dir>/<segment-id>-<pid>.ndjson, one JSON record per line, appended by exactly one process.
@@ -43,13 +43,6 @@ export interface StoreContents {
   /** Oldest first. */
   entries: StoredEntry[];
   warnings: string[];
-}
-
-/** Where one event's line is, so it can be read back without keeping it in memory. */
-export interface EventLocation {
-  file: string;
-  offset: number;
-  length: number;
 }
 
 export interface StoreHandle {

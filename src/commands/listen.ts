@@ -1,7 +1,8 @@
-import { type DeliveryResult, type WebhookEvent, decodeBody, fromStored } from '../event.js';
+import { type DeliveryResult, type EventLocation, type WebhookEvent, decodeBody, fromStored } from '../event.js';
 import { type Answer, ListenError, type ListenerHandle, startListener } from '../listener.js';
-import { type EventLocation, StoreError, openStore, pendingDeliveries, readStore } from '../store.js';
-import { createDeliverer, createDeliveryQueue } from '../delivery.js';
+import { StoreError, openStore, pendingDeliveries, readStore } from '../store.js';
+import { createDeliverer } from '../delivery.js';
+import { createDeliveryQueue } from '../delivery-queue.js';
 import { summarize } from '../format/summary.js';
 import type { Printer, ReadyInfo } from '../format/printer.js';
 import type { TunnelHandle, TunnelState } from '../tunnel.js';
