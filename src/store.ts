@@ -37,6 +37,8 @@ export interface StoredEntry {
   deliveries: DeliveryResult[];
   /** The segment file the event was written to. */
   segment: string;
+  /** Where its line is, to read it back later instead of keeping it. */
+  at: EventLocation;
 }
 
 export interface StoreContents {
@@ -290,7 +292,10 @@ export function readStore(dir: string): StoreContents {
     }
     const lines = text.split('\n');
     const last = lines.length - 1;
+    let offset = 0;
     lines.forEach((line, i) => {
+      const at = { file: seg.file, offset, length: Buffer.byteLength(line) + 1 };
+      offset += at.length;
       if (line.length === 0) return;
       let record: StoreRecord;
       try {
@@ -305,7 +310,7 @@ export function readStore(dir: string): StoreContents {
       }
       if (record.t === 'event') {
         const { t: _t, ...event } = record;
-        byId.set(event.id, { event, deliveries: [], segment: seg.file });
+        byId.set(event.id, { event, deliveries: [], segment: seg.file, at });
       } else if (record.t === 'delivery') {
         const { t: _t, ...result } = record;
         const entry = byId.get(result.eventId);
@@ -345,6 +350,8 @@ export function shortIds(ids: string[], min = 10): Map<string, string> {
 
 export interface PendingDelivery {
   event: StoredEvent;
+  /** Where the event is in the store. */
+  at: EventLocation;
   target: string;
   attempts: number;
 }
@@ -363,7 +370,7 @@ export function pendingDeliveries(contents: StoreContents, targets: string[]): P
       if (!wanted.has(target)) continue;
       const tries = entry.deliveries.filter((d) => d.target === target && !d.replay);
       if (tries.some((d) => d.final)) continue;
-      pending.push({ event: entry.event, target, attempts: tries.length });
+      pending.push({ event: entry.event, at: entry.at, target, attempts: tries.length });
     }
   }
   return pending;

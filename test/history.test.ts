@@ -1,8 +1,9 @@
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, startListening, tempDir } from './helpers/cli.js';
+import { type JsonRecord, runCli, startListening, tempDir } from './helpers/cli.js';
+import { waitFor } from './helpers/wait.js';
 import { header, startApp } from './helpers/app.js';
 import { postJson, seedBytes, sha256 } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
@@ -51,37 +52,62 @@ test('app down while 50 events arrive, then up: all 50 delivered, in order, each
   assert.ok(finals[0]!.attempt > 1, 'the first event needed several attempts');
 });
 
-test('a backlog deeper than memory holds (1,200 events, app down) is delivered from the store, in order, byte for byte', { timeout: 60_000 }, async (t) => {
-  // Past 1,000 waiting jobs per target, the queue keeps only where each event is in the store and reads it back.
+/**
+ * 1,200 events while the app is down: past 1,000 waiting jobs per target, the queue keeps only where each event is
+ * in the store and reads it back. With `restart`, the listener is SIGKILLed first and a new one resumes the backlog.
+ */
+async function deliverBacklog(t: TestContext, restart: boolean): Promise<void> {
   const appPort = await freePort();
-  const wl = await startListening(['-f', `http://127.0.0.1:${appPort}/hook`, '--retry-delay', '100ms', '--no-inspect']);
+  const { dir, cleanup } = tempDir();
+  const target = `http://127.0.0.1:${appPort}/hook`;
+  const first = await startListening(['-f', target, '--retry-delay', restart ? '30s' : '100ms', '--no-inspect'], { store: dir });
   let app: Awaited<ReturnType<typeof startApp>> | undefined;
+  let second: Awaited<ReturnType<typeof startListening>> | undefined;
   t.after(async () => {
-    await wl.cleanup();
+    await first.cleanup();
+    await second?.cleanup();
     await app?.close();
+    cleanup();
   });
   const total = 1200;
   const bodies = Array.from({ length: total }, (_, i) => numberedEvent(i));
   let next = 0;
   const sender = async (): Promise<void> => {
     while (next < total) {
-      const reply = await postJson(wl.url, bodies[next++]!);
+      const reply = await postJson(first.url, bodies[next++]!);
       assert.equal(reply.status, 200);
     }
   };
   await Promise.all(Array.from({ length: 8 }, sender));
+  const events = (): JsonRecord[] => first.cli.records().filter((r) => r.type === 'event');
+  await waitFor(() => events().length === total, 'every event record printed');
+  const order = events().map((r) => r.id as string);
+  if (restart) {
+    await first.cli.waitForRecord((r) => r.type === 'delivery' && r.final === false, 'a failed first attempt');
+    await first.cli.stop('SIGKILL');
+  }
   app = await startApp(appPort);
+  if (restart) {
+    second = await startListening(['-f', target, '--no-inspect'], { store: dir });
+    await second.cli.waitForOutput(new RegExp(`resuming ${total} pending deliveries`), 10_000, 'stderr');
+  }
   await app.waitForCount(total, 40_000);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(app.received.length, total, 'no duplicates');
   const seqs = app.received.map((r) => JSON.parse(r.body.toString()).seq as number);
-  const sorted = [...seqs].sort((a, b) => a - b);
-  assert.deepEqual(sorted, [...Array(total).keys()], 'every event once');
+  assert.deepEqual([...seqs].sort((a, b) => a - b), [...Array(total).keys()], 'every event once');
   const hashes = new Map(bodies.map((b, i) => [i, sha256(b)]));
   assert.ok(app.received.every((r, i) => sha256(r.body) === hashes.get(seqs[i]!)), 'the exact bytes, spilled or not');
-  const order = wl.cli.records().filter((r) => r.type === 'event').map((r) => r.id as string);
   assert.deepEqual(app.received.map((r) => header(r, 'webhook-listen-event-id')), order, 'in the order they were received');
-});
+}
+
+test('a backlog deeper than memory holds (1,200 events, app down) is delivered from the store, in order, byte for byte', { timeout: 60_000 }, (t) =>
+  deliverBacklog(t, false),
+);
+
+test('the same backlog left by a SIGKILLed listener is resumed from the store, in order, byte for byte', { timeout: 60_000 }, (t) =>
+  deliverBacklog(t, true),
+);
 
 test('SIGKILL with pending deliveries, restarted on the same store: the pending ones are delivered', async (t) => {
   const appPort = await freePort();

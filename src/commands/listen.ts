@@ -310,7 +310,8 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     const pending = pendingDeliveries(contents, options.targets);
     if (pending.length > 0) {
       printer.info(`resuming ${pending.length} pending ${pending.length === 1 ? 'delivery' : 'deliveries'} from an earlier run (--no-resume skips them)`);
-      for (const p of pending) queue.enqueue(fromStored(p.event), p.target, p.attempts);
+      // With its place in the store, so a long backlog waits on disk, not in memory, like live events.
+      for (const p of pending) queue.enqueue(fromStored(p.event), p.target, p.attempts, p.at);
     }
   }
 
