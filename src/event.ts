@@ -51,15 +51,34 @@ export function newEventId(now = Date.now()): string {
     for (let i = 0; i < 16; i++) lastRandom[i] = pool[poolUsed++]! & 31;
   }
   lastTime = now;
+  let random = '';
+  for (let i = 0; i < 16; i++) random += CROCKFORD[lastRandom[i]!];
+  return encodeTime(now) + random;
+}
+
+/** Milliseconds as 10 Crockford base-32 characters, so ids sort by time as text. */
+function encodeTime(now: number): string {
   let time = '';
   let t = now;
   for (let i = 0; i < 10; i++) {
     time = CROCKFORD[t % 32] + time;
     t = Math.floor(t / 32);
   }
+  return time;
+}
+
+let lastSegmentTime = 0;
+
+/**
+ * A store segment's id: sorts by time like event ids, strictly increasing within a process. Its randomness need not
+ * come from the CSPRNG (the pid beside it in the file name keeps processes apart), which keeps node:crypto off the
+ * start-up path: the first segment is opened before the ready line.
+ */
+export function newSegmentId(now = Date.now()): string {
+  lastSegmentTime = Math.max(now, lastSegmentTime + 1);
   let random = '';
-  for (let i = 0; i < 16; i++) random += CROCKFORD[lastRandom[i]!];
-  return time + random;
+  for (let i = 0; i < 16; i++) random += CROCKFORD[Math.floor(Math.random() * 32)];
+  return encodeTime(lastSegmentTime) + random;
 }
 
 export function headerValue(headers: [string, string][], name: string): string | undefined {

@@ -13,7 +13,7 @@ import {
   constants,
 } from 'node:fs';
 import { join } from 'node:path';
-import { type DeliveryResult, type EventLocation, type StoredEvent, type WebhookEvent, newEventId, toStored } from './event.js';
+import { type DeliveryResult, type EventLocation, type StoredEvent, type WebhookEvent, newSegmentId, toStored } from './event.js';
 
 /*
  * Layout: <dir>/<segment-id>-<pid>.ndjson, one JSON record per line, appended by exactly one process.
@@ -138,7 +138,7 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
 
   // Opened on the first write, so a process that only replays leaves no empty file behind.
   const openSegment = (): void => {
-    const file = join(dir, `${newEventId()}-${process.pid}.ndjson`);
+    const file = join(dir, `${newSegmentId()}-${process.pid}.ndjson`);
     try {
       fd = openSync(file, 'a');
       current = file;
