@@ -53,22 +53,39 @@ test('app down while 50 events arrive, then up: all 50 delivered, in order, each
 });
 
 /**
+ * A listener forwarding to an app that is not up yet, on a store of its own; `appUp()` starts the app on its port and
+ * `restart()` a second listener on the same store. Everything is stopped and removed after the test.
+ */
+async function appDownScenario(t: TestContext, args: string[]) {
+  const appPort = await freePort();
+  const { dir, cleanup } = tempDir();
+  const target = `http://127.0.0.1:${appPort}/hook`;
+  const first = await startListening(['-f', target, ...args], { store: dir });
+  let app: Awaited<ReturnType<typeof startApp>> | undefined;
+  const later: Awaited<ReturnType<typeof startListening>>[] = [];
+  t.after(async () => {
+    await first.cleanup();
+    for (const l of later) await l.cleanup();
+    await app?.close();
+    cleanup();
+  });
+  return {
+    first,
+    appUp: async () => (app = await startApp(appPort)),
+    restart: async (more: string[] = []) => {
+      const l = await startListening(['-f', target, ...more], { store: dir });
+      later.push(l);
+      return l;
+    },
+  };
+}
+
+/**
  * 1,200 events while the app is down: past 1,000 waiting jobs per target, the queue keeps only where each event is
  * in the store and reads it back. With `restart`, the listener is SIGKILLed first and a new one resumes the backlog.
  */
 async function deliverBacklog(t: TestContext, restart: boolean): Promise<void> {
-  const appPort = await freePort();
-  const { dir, cleanup } = tempDir();
-  const target = `http://127.0.0.1:${appPort}/hook`;
-  const first = await startListening(['-f', target, '--retry-delay', restart ? '30s' : '100ms', '--no-inspect'], { store: dir });
-  let app: Awaited<ReturnType<typeof startApp>> | undefined;
-  let second: Awaited<ReturnType<typeof startListening>> | undefined;
-  t.after(async () => {
-    await first.cleanup();
-    await second?.cleanup();
-    await app?.close();
-    cleanup();
-  });
+  const { first, appUp, restart: startAgain } = await appDownScenario(t, ['--retry-delay', restart ? '30s' : '100ms', '--no-inspect']);
   const total = 1200;
   const bodies = Array.from({ length: total }, (_, i) => numberedEvent(i));
   let next = 0;
@@ -86,9 +103,9 @@ async function deliverBacklog(t: TestContext, restart: boolean): Promise<void> {
     await first.cli.waitForRecord((r) => r.type === 'delivery' && r.final === false, 'a failed first attempt');
     await first.cli.stop('SIGKILL');
   }
-  app = await startApp(appPort);
+  const app = await appUp();
   if (restart) {
-    second = await startListening(['-f', target, '--no-inspect'], { store: dir });
+    const second = await startAgain(['--no-inspect']);
     await second.cli.waitForOutput(new RegExp(`resuming ${total} pending deliveries`), 10_000, 'stderr');
   }
   await app.waitForCount(total, 40_000);
@@ -110,25 +127,14 @@ test('the same backlog left by a SIGKILLed listener is resumed from the store, i
 );
 
 test('SIGKILL with pending deliveries, restarted on the same store: the pending ones are delivered', async (t) => {
-  const appPort = await freePort();
-  const { dir, cleanup } = tempDir();
-  const target = `http://127.0.0.1:${appPort}/hook`;
-  const first = await startListening(['-f', target, '--retry-delay', '200ms'], { store: dir });
-  let app: Awaited<ReturnType<typeof startApp>> | undefined;
-  let second: Awaited<ReturnType<typeof startListening>> | undefined;
-  t.after(async () => {
-    await first.cleanup();
-    await second?.cleanup();
-    await app?.close();
-    cleanup();
-  });
+  const { first, appUp, restart } = await appDownScenario(t, ['--retry-delay', '200ms']);
   const ids: string[] = [];
   for (let i = 0; i < 5; i++) ids.push((JSON.parse((await postJson(first.url, numberedEvent(i))).text) as { id: string }).id);
   await first.cli.waitForRecord((r) => r.type === 'delivery' && r.final === false, 'a failed attempt');
   await first.cli.stop('SIGKILL');
 
-  app = await startApp(appPort);
-  second = await startListening(['-f', target], { store: dir });
+  const app = await appUp();
+  const second = await restart();
   await second.cli.waitForOutput(/resuming 5 pending deliveries/, 10_000, 'stderr');
   await app.waitForCount(5);
   assert.deepEqual(
@@ -137,7 +143,7 @@ test('SIGKILL with pending deliveries, restarted on the same store: the pending 
   );
   // A third start finds nothing left to do.
   await second.cli.stop('SIGINT');
-  const third = await startListening(['-f', target], { store: dir });
+  const third = await restart();
   await new Promise((r) => setTimeout(r, 300));
   assert.doesNotMatch(third.cli.stderr, /resuming/);
   await third.cli.stop('SIGINT');
