@@ -19,6 +19,8 @@ export interface QueueOptions {
   spill?: Spill;
   /** Jobs a target holds in memory before further ones are spilled. */
   inMemory?: number;
+  /** A spilled event could not be read back from the store, so it cannot be delivered to `target`. */
+  onLost?(target: string, at: EventLocation, err: Error): void;
 }
 
 /** An event kept on disk instead of in memory while it waits deep in a queue. */
@@ -113,8 +115,9 @@ export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
       if (!job.event) {
         try {
           job.event = options.spill!.load(job.at!);
-        } catch {
-          // The store lost it (deleted by hand): nothing left to deliver.
+        } catch (err) {
+          // The store lost it (deleted or damaged by hand): nothing left to deliver, but never silently.
+          options.onLost?.(target, job.at!, err as Error);
           done(lane, job);
           continue;
         }

@@ -1,6 +1,6 @@
 import { type TestContext, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type JsonRecord, runCli, startListening, tempDir } from './helpers/cli.js';
 import { waitFor } from './helpers/wait.js';
@@ -125,6 +125,18 @@ test('a backlog deeper than memory holds (1,200 events, app down) is delivered f
 test('the same backlog left by a SIGKILLed listener is resumed from the store, in order, byte for byte', { timeout: 60_000 }, (t) =>
   deliverBacklog(t, true),
 );
+
+test('a waiting event deleted from the store by hand is reported, never dropped silently', { timeout: 60_000 }, async (t) => {
+  const { first, appUp } = await appDownScenario(t, ['--retry-delay', '300ms', '--no-inspect']);
+  for (let i = 0; i < 1100; i++) assert.equal((await postJson(first.url, numberedEvent(i))).status, 200);
+  // The last 100 wait on disk only (past 1,000 per target); take the store away under them.
+  for (const f of readdirSync(first.store)) rmSync(join(first.store, f));
+  const app = await appUp();
+  await app.waitForCount(1000, 30_000);
+  await first.cli.waitForOutput(/could not be read back from .*ENOENT.*it is not delivered/, 20_000, 'stderr');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(app.received.length, 1000, 'the events still in memory are delivered');
+});
 
 test('SIGKILL with pending deliveries, restarted on the same store: the pending ones are delivered', async (t) => {
   const { first, appUp, restart } = await appDownScenario(t, ['--retry-delay', '200ms']);

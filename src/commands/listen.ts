@@ -135,6 +135,12 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       load: (at) => fromStored(store.readAt(at)),
       release: (at) => store.unpin(at.file),
     },
+    onLost: (target, at, err) => {
+      stats.failed++;
+      printer.warn(
+        `an event waiting for ${target} could not be read back from ${at.file} (${(err as NodeJS.ErrnoException).code ?? err.message}): it was deleted or changed outside webhook-listen, so it is not delivered — replay it from another copy if you have one`,
+      );
+    },
   });
   const wanted = options.events?.length ? new Set(options.events) : undefined;
   const [first, ...rest] = options.targets;
