@@ -212,6 +212,10 @@ function withDefault(flags: string, description: string, parse: (v: string) => n
   return new Option(flags, description).argParser(parse).default(parse(text), text);
 }
 
+/** --forward-timeout, the same for every command that sends to an app (commander needs a new Option each time). */
+const forwardTimeout = (): Option =>
+  withDefault('--forward-timeout <duration>', 'give up on one attempt when the app has not answered within this long', parseDuration, '30s');
+
 // A closed pipe (| head) ends output quietly rather than with a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
@@ -234,7 +238,7 @@ program
   .option('--json', 'print one JSON record per line (ready, event, delivery, tunnel) on stdout')
   .option('-v, --verbose', 'print headers and the whole body under each event')
   .addOption(withDefault('--max-body <size>', 'largest body accepted; larger ones get 413', parseSize, '10mb'))
-  .addOption(withDefault('--forward-timeout <duration>', 'give up on the app after this long', parseDuration, '30s'))
+  .addOption(forwardTimeout())
   .option('--retries <n>', 'retries per target after a failed forward (backoff 1 s doubling to 30 s)', parseCount, 25)
   .addOption(withDefault('--retry-delay <duration>', 'delay before the first retry; it doubles up to 30 s', parseDuration, '1s'))
   .option('--no-resume', 'do not resume deliveries left pending by an earlier run')
@@ -338,7 +342,7 @@ program
   .argument('[ids...]', 'event ids or unique prefixes')
   .option('--last [n]', 'replay the newest n events (default 1)')
   .option('--to <url>', "send here instead of the event's original targets (repeatable)", collect)
-  .addOption(withDefault('--forward-timeout <duration>', 'give up on the app after this long', parseDuration, '30s'))
+  .addOption(forwardTimeout())
   .option('--json', 'one JSON delivery record per line')
   .option('--no-color', 'no colours')
   .addOption(storeOption())
@@ -362,7 +366,7 @@ program
   .option('--data <file>', "send this file's bytes instead of a sample (- for stdin)")
   .option('--set <path=value>', 'set a field, e.g. message.contentType=IMAGE (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
   .option('--list', 'list what can be sent')
-  .addOption(withDefault('--forward-timeout <duration>', 'give up on the app after this long', parseDuration, '30s'))
+  .addOption(forwardTimeout())
   .option('--json', 'JSON records instead of lines')
   .option('-v, --verbose', 'print the whole body sent')
   .option('--no-color', 'no colours')
@@ -383,7 +387,7 @@ program
   .description('open the web inspector over the stored events alone (no listener, no tunnel)')
   .option('-p, --port <port>', 'inspector port (default 4040, or the next free one)', parsePort)
   .option('--to <url>', 'where "replay" sends events that had no forward target (repeatable)', collect)
-  .addOption(withDefault('--forward-timeout <duration>', 'give up on the app after this long', parseDuration, '30s'))
+  .addOption(forwardTimeout())
   .option('--no-color', 'no colours')
   .addOption(storeOption())
   .addHelpText('after', '\nExample:\n  $ webhook-listen inspect --to http://localhost:3000/my/webhook/url')
