@@ -52,7 +52,7 @@ export interface StoreHandle {
   appendEvent(event: WebhookEvent): EventLocation;
   /** Several events in one write (group commit); the segment may roll over before it. */
   appendEvents(events: WebhookEvent[]): EventLocation[];
-  /** Reads back an event written by this handle. */
+  /** Reads back the event at a location this handle or readStore() gave out (any segment of the store). */
   readAt(location: EventLocation): StoredEvent;
   /** Keeps a segment from being pruned while something still needs an event in it (counted). */
   pin(file: string): void;
@@ -100,8 +100,8 @@ function listSegments(dir: string): { file: string; pid: number }[] {
 }
 
 /** Writes all of it (a write may be partial); returns the bytes written. */
-function writeAll(fd: number, data: string | Buffer): number {
-  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+function writeAll(fd: number, text: string): number {
+  const buf = Buffer.from(text);
   let off = 0;
   while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
   return buf.length;
@@ -184,7 +184,7 @@ export function openStore(dir: string, options: OpenStoreOptions): StoreHandle {
     }
   };
 
-  const append = (text: string | Buffer): void => {
+  const append = (text: string): void => {
     if (closed) throw new StoreError('the event store is closed');
     if (fd === -1) openSegment();
     try {
