@@ -75,6 +75,9 @@ export interface Forwarded {
   response?: ForwardResponse;
 }
 
+/** Connecting is bounded by --forward-timeout too, but never waits longer than 10 s for a TCP connection. */
+const connectTimeoutMs = (timeoutMs: number): number => Math.min(timeoutMs, 10_000);
+
 function describeError(err: unknown, url: string, timeoutMs: number): { error: string; message: string } {
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e.cause?.code ?? e.code ?? e.name ?? 'ERROR';
@@ -85,7 +88,7 @@ function describeError(err: unknown, url: string, timeoutMs: number): { error: s
     // keep the raw text
   }
   if (code === 'UND_ERR_CONNECT_TIMEOUT')
-    return { error: 'TIMEOUT', message: `could not connect to ${where} within ${Math.min(timeoutMs, 10_000) / 1000}s — is the host right and up?` };
+    return { error: 'TIMEOUT', message: `could not connect to ${where} within ${connectTimeoutMs(timeoutMs) / 1000}s — is the host right and up?` };
   if (e.name === 'TimeoutError' || e.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
     return { error: 'TIMEOUT', message: `no answer from ${where} within ${timeoutMs / 1000}s — is your app stuck? (raise --forward-timeout)` };
   switch (code) {
@@ -139,7 +142,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     async deliver(event, target, attempt, opts = {}) {
       // No await once loaded, so the request is dispatched before deliver() returns (passthrough overlaps on it).
       const { Agent, errors, request } = undiciLoaded ?? (await loadUndici());
-      agent ??= new Agent({ keepAliveTimeout: 4_000, connections: 16, connect: { timeout: Math.min(options.timeoutMs, 10_000) } });
+      agent ??= new Agent({ keepAliveTimeout: 4_000, connections: 16, connect: { timeout: connectTimeoutMs(options.timeoutMs) } });
       const started = performance.now();
       let url = target;
       const base = {
