@@ -12,7 +12,7 @@ await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20.18',
+  target: 'node22.13',
   // Loaded lazily at run time from node_modules: big, and only needed once a delivery or a tunnel happens.
   external: ['undici', '@n8n/localtunnel'],
   // commander is CommonJS and requires node's built-ins; an ES module bundle needs a real require for that.

@@ -39,7 +39,9 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
     stdout: '',
     stderr: '',
     records() {
+      // Only whole lines: the last one may still be arriving.
       return cli.stdout
+        .slice(0, cli.stdout.lastIndexOf('\n') + 1)
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as JsonRecord);
