@@ -3,15 +3,20 @@
  * Chromium. Run with: npm run build && npm run build:test && node dist-test/scripts/screenshot.js
  */
 import { fileURLToPath } from 'node:url';
-import { startListening } from '../test/helpers/cli.js';
+import { startLtServer } from '../test/helpers/lt-server.js';
 import { startApp } from '../test/helpers/app.js';
 import { send, seedBytes } from '../test/helpers/http.js';
 import { launchBrowser } from '../test/helpers/browser.js';
-import { runCli } from '../test/helpers/cli.js';
+import { runCli, tempDir } from '../test/helpers/cli.js';
 
 const out = fileURLToPath(new URL('../../docs/inspector.png', import.meta.url));
 const app = await startApp();
-const wl = await startListening(['-f', `${app.url}/my/webhook/url`, '--inspect-port', '0']);
+// Through the localtunnel fixture, so the header shows a public URL as it does for a user.
+const server = await startLtServer();
+const store = tempDir();
+const cli = runCli(['--json', '--port', '0', '--inspect-port', '0', '--store', store.dir, '--tunnel-host', server.url, '-f', `${app.url}/my/webhook/url`]);
+const ready = await cli.waitForRecord((r) => r.type === 'ready' && r.publicUrl, 'ready with a public URL');
+const wl = { url: ready.listenUrl as string, ready };
 const sendKind = async (args: string[]): Promise<void> => {
   const cli = runCli(['send', ...args, '--to', wl.url]);
   await cli.exited;
@@ -31,6 +36,8 @@ await page.waitForSelector('#detail [data-role="tree"]');
 await page.waitForTimeout(300);
 await page.screenshot({ path: out });
 await browser.close();
-await wl.cleanup();
+await cli.stop('SIGKILL');
+await server.stop();
+store.cleanup();
 await app.close();
 console.log(`wrote ${out}`);

@@ -246,7 +246,8 @@ program
   .option('--keep <n>', 'keep at least this many newest events in the store', parseCount, 10_000)
   .option('--no-tunnel', 'do not open a public tunnel; only this machine can reach the listener')
   .option('--tunnel-host <url>', 'the localtunnel server to use (a self-hosted one)', parseTunnelHost, DEFAULT_TUNNEL_HOST)
-  .option('--subdomain <name>', 'ask the tunnel server for this name, for a URL that stays the same', parseSubdomain)
+  .option('--subdomain <name>', 'ask the tunnel server for this name (default: the one kept in the store, so the URL stays the same)', parseSubdomain)
+  .option('--new-url', 'pick a new random subdomain for the public URL (and keep it for later runs)')
   .option('--on-url <command>', 'shell command to run with WEBHOOK_LISTEN_URL set whenever the public URL is set or changes')
   .option('--inspect-port <port>', 'port of the local web inspector (default 4040, or the next free one)', parsePort)
   .option('--no-inspect', 'do not start the web inspector')
@@ -287,7 +288,13 @@ Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
           tunnel:
             opts.tunnel === false
               ? false
-              : { host: opts.tunnelHost as string, subdomain: opts.subdomain as string | undefined },
+              : {
+                  host: opts.tunnelHost as string,
+                  subdomain: opts.subdomain as string | undefined,
+                  newUrl: Boolean(opts.newUrl),
+                  // How often the public URL is checked end to end; tests set it shorter.
+                  checkMs: Number(env.WEBHOOK_LISTEN_TUNNEL_CHECK_MS) || undefined,
+                },
           onUrl: opts.onUrl as string | undefined,
           inspect:
             opts.inspect === false

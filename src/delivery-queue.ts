@@ -1,11 +1,14 @@
 import type { DeliveryResult, EventLocation, WebhookEvent } from './event.js';
 import type { Deliverer } from './delivery.js';
 
-/** Whether another attempt could succeed: no answer, or a 5xx/429. 4xx is the app's final word. */
+/**
+ * Whether another attempt could succeed: no answer, or a 5xx/429. 4xx is the app's final word, and so is 508: a
+ * webhook-listen down the line saw its own event come back (a forward loop), which no retry mends.
+ */
 export function isRetryable(result: DeliveryResult): boolean {
   if (result.error) return result.error !== 'INVALID';
   const s = result.status ?? 0;
-  return s >= 500 || s === 429 || s === 408;
+  return (s >= 500 && s !== 508) || s === 429 || s === 408;
 }
 
 export interface QueueOptions {

@@ -52,7 +52,12 @@ export function forwardHeaders(event: WebhookEvent, extra: [string, string][] = 
         continue;
       }
     }
-    if (lower === 'webhook-listen-event-id') continue;
+    if (lower === 'webhook-listen-event-id') {
+      // An event id from a webhook-listen up the line: kept as a hop, so a listener that sees its own id comes back
+      // (A → B → A) knows it is a loop.
+      out.push('Webhook-Listen-Via', v);
+      continue;
+    }
     out.push(k, v);
   }
   if (!seen.has('x-forwarded-for') && event.remoteAddress) out.push('X-Forwarded-For', event.remoteAddress);

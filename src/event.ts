@@ -21,8 +21,11 @@ export interface WebhookEvent {
   name: string | null;
   /** Forward targets this event was (or will be) delivered to. */
   targets: string[];
-  /** Why the event was not forwarded, when it was not: too large, filtered out by --events. */
-  rejected?: 'too-large' | 'filtered' | 'aborted';
+  /**
+   * Why the event was not forwarded, when it was not: too large, filtered out by --events, cut off mid-body by the
+   * sender (aborted) or by the tunnel's body deadline (too-slow), or a forward loop (it carried our own event id).
+   */
+  rejected?: 'too-large' | 'filtered' | 'aborted' | 'too-slow' | 'loop';
 }
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';

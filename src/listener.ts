@@ -20,13 +20,30 @@ export interface ListenerOptions {
   onIgnored?(info: { method: string; url: string; remoteAddress: string }): void;
   /** Internal failures that could not become an answer. */
   onError?(err: Error): void;
+  /**
+   * Also open the tunnel's own entry on 127.0.0.1 (a random port), for the localtunnel client to connect to. It
+   * serves the same requests without node's header timeouts, which would answer the client's idle pooled sockets
+   * 408 (the tunnel server then hands that 408 to the next webhook); a body that trickles in is cut off instead.
+   */
+  tunnelEntry?: boolean;
+  /**
+   * On the tunnel entry only: GET `path` answers `answer`, so a request sent to the public URL proves the tunnel
+   * reaches this listener. Never an event.
+   */
+  liveness?: { path: string; answer: string };
 }
 
 export interface ListenerHandle {
   readonly url: string;
   readonly port: number;
+  /** The tunnel entry's port, when one was asked for. */
+  readonly tunnelPort: number | undefined;
   close(): Promise<void>;
 }
+
+/** A body through the tunnel must arrive within this long, plus TUNNEL_BODY_BYTES_PER_MS for its declared size. */
+export const TUNNEL_BODY_MS = 10_000;
+const TUNNEL_BODY_BYTES_PER_MS = 256;
 
 /** Paths no webhook may use: the inspector's namespace is never served on the listener. */
 const RESERVED = '/_webhook-listen';
@@ -87,10 +104,15 @@ function makeEvent(req: IncomingMessage, body: Buffer, size: number): WebhookEve
 export function startListener(options: ListenerOptions): Promise<ListenerHandle> {
   const sockets = new Set<import('node:net').Socket>();
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = (req: IncomingMessage, res: ServerResponse, viaTunnel: boolean): void => {
     const url = req.url ?? '/';
     const { path } = splitTarget(url);
     const remoteAddress = req.socket.remoteAddress ?? '';
+    if (viaTunnel && options.liveness && path === options.liveness.path && req.method === 'GET') {
+      req.resume();
+      send(res, { status: 200, headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' }, body: options.liveness.answer });
+      return;
+    }
     if (path === RESERVED || path.startsWith(RESERVED + '/') || (options.path && !matchesPath(options.path, path))) {
       req.resume();
       options.onIgnored?.({ method: req.method ?? 'GET', url, remoteAddress });
@@ -101,8 +123,13 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
     const chunks: Buffer[] = [];
     let received = 0;
     let tooLarge = false;
+    let finished = false;
+    let deadline: NodeJS.Timeout | undefined;
     const declared = Number(req.headers['content-length']);
     const finish = (rejected?: WebhookEvent['rejected']): void => {
+      if (finished) return;
+      finished = true;
+      if (deadline) clearTimeout(deadline);
       const body = tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks, received);
       const event = makeEvent(req, body, Number.isFinite(declared) && declared > received ? declared : received);
       if (rejected) event.rejected = rejected;
@@ -133,30 +160,50 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
     req.on('error', () => {
       // Reset connections surface as 'aborted' above; nothing else to do.
     });
+    if (viaTunnel) {
+      // The tunnel has ten sockets: a body that trickles in must not hold one for long. What arrived is recorded.
+      const allowed = TUNNEL_BODY_MS + (Number.isFinite(declared) ? Math.min(declared, options.maxBody) / TUNNEL_BODY_BYTES_PER_MS : 0);
+      deadline = setTimeout(() => {
+        if (req.complete) return;
+        res.shouldKeepAlive = false;
+        finish('too-slow');
+        res.once('finish', () => req.socket.destroy());
+      }, allowed);
+      deadline.unref();
+    }
   };
 
-  const server: Server = createServer(
-    {
-      requestTimeout: 60_000,
-      headersTimeout: 20_000,
-      // node checks the two timeouts above only this often (30 s by default), which lets slowloris linger.
-      connectionsCheckingInterval: 2_000,
-      keepAliveTimeout: 5_000,
-      maxHeaderSize: 64 * 1024,
-    },
-    handle,
-  );
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-    // end() alone only half-closes: a client that keeps dribbling would hold the socket open.
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
-  });
+  const serve = (viaTunnel: boolean): Server => {
+    const server = createServer(
+      viaTunnel
+        ? // Only our own tunnel client connects here: its pooled sockets wait silently for hours, and the server
+          // writes each request's headers in one piece. Bodies have their own deadline (above).
+          { requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 5_000, maxHeaderSize: 64 * 1024 }
+        : {
+            requestTimeout: 60_000,
+            headersTimeout: 20_000,
+            // node checks the two timeouts above only this often (30 s by default), which lets slowloris linger.
+            connectionsCheckingInterval: 2_000,
+            keepAliveTimeout: 5_000,
+            maxHeaderSize: 64 * 1024,
+          },
+      (req, res) => handle(req, res, viaTunnel),
+    );
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+      // end() alone only half-closes: a client that keeps dribbling would hold the socket open.
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
+    });
+    return server;
+  };
+  const server = serve(false);
+  const entry = options.tunnelEntry ? serve(true) : undefined;
 
   return new Promise((resolve, reject) => {
     const onListenError = (err: NodeJS.ErrnoException): void => {
@@ -173,20 +220,41 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
       reject(new ListenError(message, code, { cause: err }));
     };
     server.once('error', onListenError);
-    server.listen(options.port, options.host, () => {
+    server.listen(options.port, options.host, async () => {
       server.off('error', onListenError);
       server.on('error', (err) => options.onError?.(err));
       const port = (server.address() as AddressInfo).port;
+      let tunnelPort: number | undefined;
+      if (entry) {
+        try {
+          tunnelPort = await new Promise<number>((ok, fail) => {
+            entry.once('error', fail);
+            entry.listen(0, '127.0.0.1', () => ok((entry.address() as AddressInfo).port));
+          });
+          entry.on('error', (err) => options.onError?.(err));
+        } catch (err) {
+          server.close();
+          reject(new ListenError(`cannot open the tunnel's entry on 127.0.0.1: ${(err as Error).message}`, 'ENTRY', { cause: err }));
+          return;
+        }
+      }
       const host = options.host.includes(':') ? `[${options.host}]` : options.host;
       const shownHost = host === '0.0.0.0' || host === '[::]' ? 'localhost' : host;
       let closing: Promise<void> | undefined;
       resolve({
         url: `http://${shownHost}:${port}${options.path ?? ''}`,
         port,
+        tunnelPort,
         close() {
           closing ??= new Promise<void>((done) => {
-            server.close(() => done());
+            let open = entry ? 2 : 1;
+            const closed = (): void => {
+              if (--open === 0) done();
+            };
+            server.close(closed);
             server.closeIdleConnections();
+            entry?.close(closed);
+            entry?.closeIdleConnections();
             // In-flight requests get a moment to finish, then their sockets go too.
             setTimeout(() => {
               for (const s of sockets) s.destroy();

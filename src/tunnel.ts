@@ -7,8 +7,17 @@ export const SUBDOMAIN_RE = /^(?:[a-z0-9][a-z0-9-]{4,63}[a-z0-9]|[a-z0-9]{4,63})
 
 export type TunnelState =
   | { state: 'open'; url: string; previousUrl?: string; subdomainTaken?: string }
-  | { state: 'down'; reason: string; retryInMs: number }
+  /** `recreate`: the tunnel seemed open but the public URL stopped reaching the listener; a new one is on its way. */
+  | { state: 'down'; reason: string; retryInMs: number; recreate?: boolean }
   | { state: 'waiting'; reason: string };
+
+/** An end-to-end check: GET `path` on the public URL must answer exactly `answer` (see the listener's liveness). */
+export interface LivenessCheck {
+  path: string;
+  answer: string;
+  everyMs: number;
+  timeoutMs?: number;
+}
 
 export interface TunnelOptions {
   host: string;
@@ -24,6 +33,7 @@ export interface TunnelOptions {
   /** First wait before reconnecting; doubles up to maxDelayMs. */
   firstDelayMs?: number;
   maxDelayMs?: number;
+  check?: LivenessCheck;
 }
 
 export interface TunnelHandle {
@@ -38,6 +48,64 @@ const PROBE_TIMEOUT_MS = 5000;
 const CREATE_WARN_MS = 10_000;
 /** With every socket to the server gone for this long, the tunnel is dead even if the client says nothing. */
 const NO_SOCKETS_MS = 5000;
+/** A timer tick this much later than planned means the machine slept: check the tunnel at once. */
+const WAKE_GAP_MS = 15_000;
+const TICK_MS = 5000;
+/** When the name asked for comes back taken, ask again this often (the server frees it 1 s after our old tunnel). */
+const NAME_RETRIES = 2;
+const NAME_RETRY_MS = 2000;
+
+/**
+ * Asks the public URL for the listener's liveness path; resolves null when the listener answered, else why not.
+ * A public host that does not resolve (`<id>.localhost`, `<id>.127.0.0.1` from a self-hosted server) is reached at
+ * the tunnel server's own address, with the public Host kept for routing.
+ */
+export function checkPublicUrl(publicUrl: string, tunnelHost: string, check: LivenessCheck): Promise<string | null> {
+  return new Promise((resolve) => {
+    // Not new URL(): a server addressed by IP hands out `http://<id>.127.0.0.1:P`, which WHATWG URLs reject.
+    const m = /^(https?):\/\/([^/:]+)(?::(\d+))?/i.exec(publicUrl);
+    if (!m) return resolve(`the public URL ${publicUrl} cannot be checked`);
+    const secure = m[1]!.toLowerCase() === 'https';
+    const hostname = m[2]!;
+    let base = '';
+    try {
+      base = new URL(tunnelHost).hostname;
+    } catch {
+      // Only the fallback address is lost.
+    }
+    const { lookup } = process.getBuiltinModule('node:dns');
+    const { request } = process.getBuiltinModule(secure ? 'node:https' : 'node:http');
+    const req = request({
+      host: hostname,
+      port: m[3] ? Number(m[3]) : secure ? 443 : 80,
+      path: check.path,
+      method: 'GET',
+      headers: { host: m[3] ? `${hostname}:${m[3]}` : hostname, 'bypass-tunnel-reminder': '1', 'user-agent': 'webhook-listen liveness' },
+      timeout: check.timeoutMs ?? 10_000,
+      agent: false,
+      lookup: ((name: string, opts: object, cb: (...args: unknown[]) => void) =>
+        lookup(base && name.endsWith('.' + base) ? base : name, opts, cb)) as never,
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        if (body.length < 1024) body += d;
+      });
+      res.on('end', () => {
+        if (res.statusCode === 200 && body === check.answer) resolve(null);
+        else if (res.statusCode === 404) resolve('the tunnel server no longer knows this tunnel (404)');
+        else resolve(`the public URL answered ${res.statusCode}${res.statusCode === 200 ? ' from something else than this listener' : ''}`);
+      });
+      res.on('error', () => resolve('the answer through the public URL was cut off'));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.code === 'ETIMEDOUT' ? `no answer through the public URL within ${(check.timeoutMs ?? 10_000) / 1000} s` : `the public URL is unreachable (${err.code ?? err.message})`),
+    );
+    req.end();
+  });
+}
 
 /** Any HTTP answer from the tunnel server means it is up; resolves with a reason when it is not. */
 function probe(host: string): Promise<string | null> {
@@ -87,11 +155,15 @@ export function keepTunnelOpen(options: TunnelOptions): TunnelHandle {
   let timer: NodeJS.Timeout | undefined;
   let watchdog: NodeJS.Timeout | undefined;
   let subdomain = options.subdomain;
+  let nameRetries = 0;
   let localtunnel: typeof localtunnelType | undefined;
+  let checking = false;
+  let lastCheck = Date.now();
+  let lastTick = Date.now();
 
-  const schedule = (reason: string): void => {
+  const schedule = (reason: string, recreate = false): void => {
     if (closed || timer) return;
-    options.onState({ state: 'down', reason, retryInMs: delay });
+    options.onState(recreate ? { state: 'down', reason, retryInMs: delay, recreate } : { state: 'down', reason, retryInMs: delay });
     timer = setTimeout(() => {
       timer = undefined;
       void attempt();
@@ -99,14 +171,34 @@ export function keepTunnelOpen(options: TunnelOptions): TunnelHandle {
     delay = Math.min(delay * 2, maxDelay);
   };
 
-  const drop = (tunnel: Tunnel, reason: string): void => {
+  const drop = (tunnel: Tunnel, reason: string, recreate = false): void => {
     if (tunnel !== current) return;
     current = undefined;
     url = undefined;
     if (watchdog) clearInterval(watchdog);
     tunnel.close();
-    schedule(reason);
+    schedule(reason, recreate);
   };
+
+  const checkNow = async (): Promise<void> => {
+    const tunnel = current;
+    if (!options.check || !tunnel || checking) return;
+    checking = true;
+    lastCheck = Date.now();
+    const failed = await checkPublicUrl(tunnel.url, options.host, options.check);
+    checking = false;
+    if (failed) drop(tunnel, failed, true);
+  };
+  // One timer for both: the periodic check, and a check right after the machine wakes from sleep.
+  const ticker = options.check
+    ? setInterval(() => {
+        const now = Date.now();
+        const slept = now - lastTick > WAKE_GAP_MS;
+        lastTick = now;
+        if (slept || now - lastCheck >= options.check!.everyMs) void checkNow();
+      }, Math.min(TICK_MS, options.check.everyMs))
+    : undefined;
+  ticker?.unref();
 
   const watch = (tunnel: Tunnel): void => {
     let sockets = 0;
@@ -149,6 +241,18 @@ export function keepTunnelOpen(options: TunnelOptions): TunnelHandle {
       tunnel.close();
       return;
     }
+    if (subdomain && tunnel.clientId && tunnel.clientId !== subdomain && nameRetries < NAME_RETRIES) {
+      // Our own previous tunnel may still hold the name for a second after it closed: ask again before giving up.
+      nameRetries++;
+      tunnel.close();
+      timer = setTimeout(() => {
+        timer = undefined;
+        void attempt();
+      }, NAME_RETRY_MS);
+      return;
+    }
+    nameRetries = 0;
+    lastCheck = Date.now();
     current = tunnel;
     url = tunnel.url;
     delay = firstDelay;
@@ -172,6 +276,7 @@ export function keepTunnelOpen(options: TunnelOptions): TunnelHandle {
       closed = true;
       if (timer) clearTimeout(timer);
       if (watchdog) clearInterval(watchdog);
+      if (ticker) clearInterval(ticker);
       current?.close();
       current = undefined;
     },

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startListening } from './helpers/cli.js';
+import { startTunnelScene } from './helpers/tunnel-scene.js';
 import { startApp } from './helpers/app.js';
 import { postJson, seedBytes, send, sha256 } from './helpers/http.js';
 import { hasChromium, launchBrowser } from './helpers/browser.js';
@@ -92,4 +93,23 @@ test('inspector in a browser: live list, detail, replay, edit and replay, filter
   await page.selectOption('#filter-name', 'newMessage');
   await page.waitForFunction(() => document.querySelectorAll('#events li').length === 1);
   assert.match(await page.locator('#events li').first().innerText(), /newMessage/);
+});
+
+test('inspector header: the public URL and the tunnel state, live', { skip: !hasChromium() && 'no /usr/bin/chromium' }, async (t) => {
+  const scene = await startTunnelScene(t, { inspect: true, forward: false });
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const { ready } = scene;
+  const page = await browser.newPage();
+  await page.goto(ready.inspectorUrl);
+  const tunnel = page.locator('#tunnel');
+  await tunnel.locator('[data-role="public-url"]', { hasText: ready.publicUrl }).waitFor({ timeout: 10_000 });
+  assert.equal(await tunnel.getAttribute('data-state'), 'open');
+
+  await scene.server.stop();
+  await page.locator('#tunnel[data-state="reconnecting"]').waitFor({ timeout: 15_000 });
+  assert.match((await tunnel.textContent()) ?? '', /reconnecting/);
+  await scene.restart();
+  await page.locator('#tunnel[data-state="open"]').waitFor({ timeout: 20_000 });
+  assert.equal(await tunnel.locator('[data-role="public-url"]').textContent(), ready.publicUrl, 'the same URL again');
 });

@@ -6,50 +6,30 @@ import { runCli, tempDir, type Cli } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
 import { send, seedBytes, sha256 } from './helpers/http.js';
 import { hostFor, startLtServer, tunnelId, type LtServer } from './helpers/lt-server.js';
+import { startTunnelScene } from './helpers/tunnel-scene.js';
 import { freePort } from './helpers/net.js';
-
-/** The id is the first label of the URL the server handed out (`http://<id>.127.0.0.1:P`). */
-
-/** A POST through the fixture's public port, routed to the tunnel by the Host header. */
-function postThrough(server: LtServer, id: string, path: string, body: Buffer) {
-  return send(`${server.url}${path}`, {
-    body,
-    headers: { host: hostFor(id, server), 'content-type': 'application/json' },
-  });
-}
 
 function startTunnelled(server: { url: string }, args: string[], store: string): Cli {
   return runCli(['--json', '--port', '0', '--store', store, '--tunnel-host', server.url, ...args]);
 }
 
 test('through the tunnel: the public URL is announced and a POST reaches the app byte for byte', async (t) => {
-  const server = await startLtServer();
-  const app = await startApp();
-  const { dir, cleanup } = tempDir();
   const started = Date.now();
-  const cli = startTunnelled(server, ['-f', app.url, '--path', '/my/webhook/url'], dir);
-  t.after(async () => {
-    await cli.stop('SIGKILL');
-    await server.stop();
-    await app.close();
-    cleanup();
-  });
-  const ready = await cli.waitForRecord((r) => r.type === 'ready', 'ready');
+  const { server, app, ready, id, postThrough } = await startTunnelScene(t, { args: ['--path', '/my/webhook/url'] });
   const elapsed = Date.now() - started;
   assert.equal(ready.tunnel, 'open');
-  assert.match(ready.publicUrl, /^http:\/\/[a-z0-9]+\.127\.0\.0\.1:\d+\/my\/webhook\/url$/, 'the URL the server gave, with --path, never parsed');
+  assert.match(ready.publicUrl, /^http:\/\/[a-z0-9-]+\.127\.0\.0\.1:\d+\/my\/webhook\/url$/, 'the URL the server gave, with --path, never parsed');
   process.stdout.write(`# start to public URL through the fixture: ${elapsed} ms\n`);
 
-  const id = tunnelId(ready.publicUrl);
   const body = seedBytes();
-  const reply = await postThrough(server, id, '/my/webhook/url', body);
+  const reply = await postThrough('/my/webhook/url', body);
   assert.equal(reply.status, 200);
   const [got] = await app.waitForCount(1);
   assert.equal(sha256(got!.body), sha256(body));
   assert.equal(got!.url, '/my/webhook/url');
   assert.equal(header(got!, 'x-forwarded-host'), hostFor(id, server), 'the public Host is kept as X-Forwarded-Host');
   // Later requests reuse the client's sockets; the Host the app sees must not change between them.
-  for (let i = 0; i < 3; i++) assert.equal((await postThrough(server, id, '/my/webhook/url', body)).status, 200);
+  for (let i = 0; i < 3; i++) assert.equal((await postThrough('/my/webhook/url', body)).status, 200);
   await app.waitForCount(4);
   assert.deepEqual(new Set(app.received.map((r) => header(r, 'x-forwarded-host'))), new Set([hostFor(id, server)]));
 
@@ -59,29 +39,18 @@ test('through the tunnel: the public URL is announced and a POST reaches the app
 });
 
 test('the tunnel server restarting on the same port: the CLI reconnects with the same subdomain and events flow again', async (t) => {
-  let server = await startLtServer();
-  const port = server.port;
-  const app = await startApp();
-  const { dir, cleanup } = tempDir();
-  const cli = startTunnelled(server, ['-f', app.url], dir);
-  t.after(async () => {
-    await cli.stop('SIGKILL');
-    await server.stop();
-    await app.close();
-    cleanup();
-  });
-  const ready = await cli.waitForRecord((r) => r.type === 'ready' && r.publicUrl, 'ready with a public URL');
-  const id = tunnelId(ready.publicUrl);
-  assert.equal((await postThrough(server, id, '/a', seedBytes())).status, 200);
+  const scene = await startTunnelScene(t);
+  const { app, cli, id } = scene;
+  assert.equal((await scene.postThrough('/a', seedBytes())).status, 200);
 
-  await server.stop();
+  await scene.server.stop();
   await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'down', 'the tunnel-down record');
-  server = await startLtServer({ port });
+  await scene.restart();
   const back = await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'open', 'the reconnect', 20_000);
   assert.equal(tunnelId(back.publicUrl), id, 'the same subdomain was asked for and given');
   assert.match(back.message, /reconnected/);
 
-  assert.equal((await postThrough(server, id, '/b', seedBytes())).status, 200);
+  assert.equal((await scene.postThrough('/b', seedBytes())).status, 200);
   await app.waitForCount(2);
   assert.deepEqual(
     app.received.map((r) => r.url),
@@ -113,7 +82,8 @@ test('tunnel server down at start: local-only line, local events served, tunnel 
 
   server = await startLtServer({ port });
   const open = await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'open', 'the tunnel opening later', 20_000);
-  assert.equal((await postThrough(server, tunnelId(open.publicUrl), '/late', seedBytes())).status, 200);
+  const late = await send(`${server.url}/late`, { body: seedBytes(), headers: { host: hostFor(tunnelId(open.publicUrl), server) } });
+  assert.equal(late.status, 200);
   await app.waitForCount(2);
 });
 

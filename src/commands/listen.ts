@@ -7,7 +7,7 @@ import { summarize } from '../format/summary.js';
 import type { Printer, ReadyInfo } from '../format/printer.js';
 import type { TunnelHandle, TunnelState } from '../tunnel.js';
 import { RunError } from './errors.js';
-import type { InspectorHandle } from '../inspector/server.js';
+import type { InspectorHandle, TunnelStatus } from '../inspector/server.js';
 
 export interface ListenOptions {
   version: string;
@@ -26,8 +26,11 @@ export interface ListenOptions {
   retries: number;
   retryDelayMs: number;
   resume: boolean;
-  /** Off, or the localtunnel server to use and the name to ask for. */
-  tunnel: false | { host: string; subdomain?: string };
+  /**
+   * Off, or the localtunnel server to use; the name to ask for (else the one kept in the store, or a new one when
+   * `newUrl`); how often to check that the public URL still reaches the listener.
+   */
+  tunnel: false | { host: string; subdomain?: string; newUrl?: boolean; checkMs?: number };
   onUrl?: string;
   /** Off, or the inspector's port (the next free one unless asked for explicitly). */
   inspect: false | { port: number; explicit: boolean };
@@ -47,11 +50,49 @@ const PORT_TRIES = 20;
 const TUNNEL_BANNER_WAIT_MS = 8000;
 const DRAIN_MS = 3000;
 const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'trailer']);
+const TUNNEL_CHECK_MS = 30_000;
+/** Ids this process gave out, to know its own events when they come back (a forward loop); bounded. */
+const OWN_IDS_MAX = 50_000;
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1', '0.0.0.0', '[::]']);
+
+/** What the sender gets for an event that is recorded but refused. */
+const REFUSED: Partial<Record<NonNullable<WebhookEvent['rejected']>, (o: ListenOptions) => Answer>> = {
+  'too-large': (o) => ({ status: 413, body: `Payload too large: this listener takes bodies up to ${o.maxBody} bytes (raise --max-body)\n` }),
+  'too-slow': () => ({ status: 408, body: 'Request timeout: the body arrived too slowly through the tunnel; send it again\n' }),
+  loop: () => ({
+    status: 508,
+    body: 'Loop detected: this request carries an event id this webhook-listen gave out, so a --forward-to leads back to it; it was recorded, not forwarded\n',
+  }),
+};
+
+/** The event carries an id this listener gave out, as the forwarded event's id or an earlier hop of it. */
+function cameBack(event: WebhookEvent, own: Set<string>): boolean {
+  for (const [k, v] of event.headers) {
+    const lower = k.length === 23 || k.length === 18 ? k.toLowerCase() : '';
+    if (lower === 'webhook-listen-event-id' || lower === 'webhook-listen-via')
+      for (const id of v.split(',')) if (own.has(id.trim())) return true;
+  }
+  return false;
+}
+
+/** A --forward-to that is this listener itself would send every event back to itself, for ever. */
+function selfTarget(targets: string[], host: string, port: number): string | undefined {
+  return targets.find((t) => {
+    try {
+      const u = new URL(t);
+      const tp = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+      return tp === port && (LOOPBACK_NAMES.has(u.hostname) || u.hostname === host || u.hostname.endsWith('.localhost'));
+    } catch {
+      return false;
+    }
+  });
+}
 
 async function bindListener(
   options: ListenOptions,
   onEvent: (e: WebhookEvent) => Promise<Answer> | Answer,
   printer: Printer,
+  liveness: { path: string; answer: string } | undefined,
 ): Promise<{ listener: ListenerHandle; portNote?: string }> {
   for (let i = 0; ; i++) {
     const port = options.port === 0 ? 0 : options.port + i;
@@ -61,6 +102,8 @@ async function bindListener(
         host: options.host,
         path: options.path,
         maxBody: options.maxBody,
+        tunnelEntry: options.tunnel !== false,
+        liveness,
         onEvent,
         onIgnored: (info) => printer.ignored(info),
         onError: (err) => printer.error(`listener: ${err.message}`, err),
@@ -155,8 +198,12 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     inspector?.publishEvent(event);
   };
 
+  const ownIds = new Set<string>();
   const onEvent = async (event: WebhookEvent): Promise<Answer> => {
     stats.received++;
+    ownIds.add(event.id);
+    if (ownIds.size > OWN_IDS_MAX) ownIds.delete(ownIds.values().next().value!);
+    if (!event.rejected && cameBack(event, ownIds)) event.rejected = 'loop';
     if (!event.rejected && wanted && !(event.name && wanted.has(event.name))) event.rejected = 'filtered';
     const forward = !event.rejected;
     event.targets = forward ? [...options.targets] : [];
@@ -183,25 +230,35 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     // Recorded before anything answers the sender: a crash after the 200 cannot lose it.
     const location = await recordEvent(event);
     show(event);
-    if (event.rejected === 'too-large')
-      return {
-        status: 413,
-        body: `Payload too large: this listener takes bodies up to ${options.maxBody} bytes (raise --max-body)\n`,
-      };
+    const refused = event.rejected && REFUSED[event.rejected];
+    if (refused) return refused(options);
     if (!forward) return ok(event);
     for (const t of options.targets) queue.enqueue(event, t, 0, location);
     return ok(event);
   };
 
+  // The tunnel's end-to-end check asks for a path only this process knows and expects an answer only it knows.
+  // node:crypto only when a tunnel is wanted: it stays off the start-up path otherwise.
+  const token = (): string => process.getBuiltinModule('node:crypto').randomBytes(12).toString('hex');
+  const liveness = options.tunnel ? { path: `/_webhook-listen/liveness/${token()}`, answer: token() } : undefined;
   let bound;
   try {
-    bound = await bindListener(options, onEvent, printer);
+    bound = await bindListener(options, onEvent, printer, liveness);
   } catch (err) {
     store.close();
     await deliverer.close();
     throw err;
   }
   const { listener, portNote } = bound;
+  const loop = selfTarget(options.targets, options.host, listener.port);
+  if (loop) {
+    await listener.close();
+    store.close();
+    await deliverer.close();
+    throw new RunError(
+      `--forward-to ${loop} is this listener itself (port ${listener.port}): every event would be sent back to it for ever — forward to your app's port instead (e.g. --forward-to 3000 with --port 7070)`,
+    );
+  }
 
   if (options.inspect) {
     const { startInspector } = await import('../inspector/server.js');
@@ -248,63 +305,19 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   };
 
   let tunnel: TunnelHandle | undefined;
-  if (options.tunnel) {
-    const tunnelHost = options.tunnel.host;
-    const publicUrl = (url: string): string => url + (options.path ?? '');
-    const runHook = (url: string): void => {
-      if (!options.onUrl) return;
-      printer.info(`running --on-url for ${url}`);
-      void import('../on-url.js').then(({ runOnUrl }) =>
-        runOnUrl(options.onUrl!, url, options.env, {
-          output: (line) => printer.info(`on-url │ ${line}`),
-          failed: (message) => printer.warn(message),
-        }),
-      );
-    };
-    let everOpen = false;
-    let lastDown = '';
-    const onState = (s: TunnelState): void => {
-      if (s.state === 'open') {
-        const url = publicUrl(s.url);
-        if (s.subdomainTaken) printer.warn(`the subdomain "${s.subdomainTaken}" is taken on ${tunnelHost}; got ${s.url} instead`);
-        if (!announced) {
-          ready.publicUrl = url;
+  if (options.tunnel && listener.tunnelPort !== undefined && liveness) {
+    tunnel = await openTunnel(options, options.tunnel, { port: listener.tunnelPort, liveness }, printer, {
+      announce: (publicUrl) => {
+        if (announced) return false;
+        if (publicUrl) {
+          ready.publicUrl = publicUrl;
           ready.tunnel = 'open';
-          announce();
-  if (options.targets.length > 0) setTimeout(() => deliverer.warm(), 0).unref();
-        } else if (s.previousUrl) {
-          printer.tunnel({
-            state: 'changed',
-            publicUrl: url,
-            previousUrl: publicUrl(s.previousUrl),
-            message: `the public URL CHANGED to ${url} — update the webhook URL on the platform (it still points at ${publicUrl(s.previousUrl)})`,
-          });
-        } else printer.tunnel({ state: 'open', publicUrl: url, message: `${everOpen ? 'reconnected' : 'open'}: ${url}` });
-        if (!everOpen || s.previousUrl) runHook(url);
-        everOpen = true;
-        lastDown = '';
-      } else if (s.state === 'down') {
-        const wait = `${Math.round(s.retryInMs / 1000)} s`;
-        if (!announced) {
-          ready.tunnel = 'offline';
-          announce();
-          printer.tunnel({ state: 'offline', message: `cannot open a tunnel: ${s.reason} — listening locally only, retrying in the background` });
-        } else if (s.reason !== lastDown)
-          printer.tunnel({
-            state: everOpen ? 'down' : 'offline',
-            message: `${everOpen ? 'tunnel lost' : 'still no tunnel'}: ${s.reason} — retrying in ${wait}; the listener keeps running locally`,
-          });
-        lastDown = s.reason;
-      } else printer.info(`tunnel: ${s.reason}`);
-    };
-    printer.progress(`opening a tunnel through ${tunnelHost}…`);
-    const { keepTunnelOpen } = await import('../tunnel.js');
-    tunnel = keepTunnelOpen({
-      host: tunnelHost,
-      localPort: listener.port,
-      localHost: ['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::'].includes(options.host) ? undefined : options.host,
-      subdomain: options.tunnel.subdomain,
-      onState,
+        } else ready.tunnel = 'offline';
+        announce();
+        if (publicUrl && options.targets.length > 0) setTimeout(() => deliverer.warm(), 0).unref();
+        return true;
+      },
+      status: (status) => inspector?.publishTunnel(status),
     });
     await Promise.race([whenAnnounced, sleep(TUNNEL_BANNER_WAIT_MS)]);
   }
@@ -343,6 +356,85 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       return stopping;
     },
   };
+}
+
+interface TunnelHooks {
+  /** Shows the banner with this public URL (or as offline, without one); false when it was already shown. */
+  announce(publicUrl: string | undefined): boolean;
+  status(status: TunnelStatus): void;
+}
+
+/** Opens the public tunnel and turns what happens to it into lines, records, --on-url runs and inspector status. */
+async function openTunnel(
+  options: ListenOptions,
+  wanted: Exclude<ListenOptions['tunnel'], false>,
+  entry: { port: number; liveness: { path: string; answer: string } },
+  printer: Printer,
+  hooks: TunnelHooks,
+): Promise<TunnelHandle> {
+  const tunnelHost = wanted.host;
+  const publicUrl = (url: string): string => url + (options.path ?? '');
+  const runHook = (url: string): void => {
+    if (!options.onUrl) return;
+    printer.info(`running --on-url for ${url}`);
+    void import('../on-url.js').then(({ runOnUrl }) =>
+      runOnUrl(options.onUrl!, url, options.env, {
+        output: (line) => printer.info(`on-url │ ${line}`),
+        failed: (message) => printer.warn(message),
+      }),
+    );
+  };
+  const { rememberedSubdomain } = await import('../tunnel-name.js');
+  const subdomain = wanted.subdomain ?? rememberedSubdomain(options.storeDir, wanted.newUrl === true);
+  let everOpen = false;
+  let lastDown = '';
+  const onState = (s: TunnelState): void => {
+    if (s.state === 'open') {
+      const url = publicUrl(s.url);
+      hooks.status({ state: 'open', publicUrl: url });
+      if (s.subdomainTaken)
+        printer.warn(`the subdomain "${s.subdomainTaken}" is taken on ${tunnelHost} (by another tunnel); got ${s.url} instead`);
+      if (hooks.announce(url)) {
+        // The banner says it.
+      } else if (s.previousUrl) {
+        printer.tunnel({
+          state: 'changed',
+          publicUrl: url,
+          previousUrl: publicUrl(s.previousUrl),
+          message: `the public URL CHANGED to ${url} — update the webhook URL on the platform (it still points at ${publicUrl(s.previousUrl)})`,
+        });
+      } else printer.tunnel({ state: 'open', publicUrl: url, message: `${everOpen ? 'reconnected' : 'open'}: ${url}` });
+      if (!everOpen || s.previousUrl) runHook(url);
+      everOpen = true;
+      lastDown = '';
+    } else if (s.state === 'down') {
+      hooks.status({ state: everOpen ? 'reconnecting' : 'local-only', reason: s.reason });
+      const wait = `${Math.round(s.retryInMs / 1000)} s`;
+      if (hooks.announce(undefined))
+        printer.tunnel({ state: 'offline', message: `cannot open a tunnel: ${s.reason} — listening locally only, retrying in the background` });
+      else if (s.recreate)
+        printer.tunnel({
+          state: 'reconnecting',
+          message: `the public URL stopped reaching this listener (${s.reason}) — re-creating the tunnel with the same subdomain`,
+        });
+      else if (s.reason !== lastDown)
+        printer.tunnel({
+          state: everOpen ? 'down' : 'offline',
+          message: `${everOpen ? 'tunnel lost' : 'still no tunnel'}: ${s.reason} — retrying in ${wait}; the listener keeps running locally`,
+        });
+      lastDown = s.reason;
+    } else printer.info(`tunnel: ${s.reason}`);
+  };
+  printer.progress(`opening a tunnel through ${tunnelHost}…`);
+  hooks.status({ state: 'opening' });
+  const { keepTunnelOpen } = await import('../tunnel.js');
+  return keepTunnelOpen({
+    host: tunnelHost,
+    localPort: entry.port,
+    subdomain,
+    onState,
+    check: { ...entry.liveness, everyMs: wanted.checkMs ?? TUNNEL_CHECK_MS },
+  });
 }
 
 function sleep(ms: number): Promise<void> {

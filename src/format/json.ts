@@ -2,6 +2,7 @@ import type { DecodedBody, DeliveryResult, WebhookEvent } from '../event.js';
 import type { Printer } from './printer.js';
 import { coalesced } from './output.js';
 import { type Summary, summaryText } from './summary.js';
+import { banner } from './terminal.js';
 
 /** Headers as an object for `jq`: original names, repeated headers as arrays. */
 export function headerObject(pairs: [string, string][]): Record<string, string | string[]> {
@@ -53,7 +54,10 @@ function write(stream: { write(text: string): unknown }, record: Record<string, 
   stream.write(text + '\n');
 }
 
-/** NDJSON on `out`, one record per line with a `type`; human status lines go to `err`. */
+/**
+ * NDJSON on `out`, one record per line with a `type`; human status lines go to `err` (the banner with the public URL
+ * among them, so `webhook-listen --json | jq …` still shows a person where to paste it).
+ */
 export function createJsonPrinter(stdout: NodeJS.WritableStream, err: NodeJS.WritableStream): Printer {
   const out = coalesced(stdout);
   return {
@@ -62,6 +66,8 @@ export function createJsonPrinter(stdout: NodeJS.WritableStream, err: NodeJS.Wri
     },
     ready(info) {
       write(out, { type: 'ready', ...info });
+      out.flush();
+      err.write(banner(info) + '\n');
     },
     event(event, summary, decoded) {
       const record = eventRecord(event, summary, decoded);
@@ -76,6 +82,7 @@ export function createJsonPrinter(stdout: NodeJS.WritableStream, err: NodeJS.Wri
     },
     tunnel(notice) {
       write(out, { type: 'tunnel', ...notice });
+      err.write(`${notice.state === 'changed' ? '! ' : 'tunnel  '}${notice.message}\n`);
     },
     progress() {
       // Transient by nature: nothing to record.

@@ -45,6 +45,8 @@ const NOTES: Record<NonNullable<WebhookEvent['rejected']>, string> = {
   'too-large': '413 body over --max-body, not forwarded',
   filtered: 'filtered by --events, not forwarded',
   aborted: 'sender aborted mid-body, not forwarded',
+  'too-slow': '408 body too slow through the tunnel, not forwarded',
+  loop: '508 forward loop (it carried an event id of this listener), not forwarded',
 };
 
 export function summarize(event: WebhookEvent, decoded: DecodedBody = decodeBody(event)): Summary {
@@ -120,6 +122,8 @@ export function deliveryStatus(event: Pick<WebhookEvent, 'targets' | 'rejected'>
   if (event.rejected === 'filtered') return 'filtered';
   if (event.rejected === 'too-large') return '413';
   if (event.rejected === 'aborted') return 'aborted';
+  if (event.rejected === 'too-slow') return '408';
+  if (event.rejected === 'loop') return '508 loop';
   const targets = event.targets ?? [];
   if (targets.length === 0) return deliveries.length ? String(deliveries.at(-1)!.status ?? deliveries.at(-1)!.error) : 'not forwarded';
   return targets

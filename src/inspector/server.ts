@@ -41,12 +41,21 @@ export interface InspectorOptions {
   listenUrl?: string;
 }
 
+/** The public tunnel as the page's header shows it. */
+export interface TunnelStatus {
+  state: 'off' | 'opening' | 'open' | 'reconnecting' | 'local-only';
+  publicUrl?: string;
+  reason?: string;
+}
+
 export interface InspectorHandle {
   readonly url: string;
   readonly port: number;
   /** Pushes a new event or delivery to every open page. */
   publishEvent(event: WebhookEvent): void;
   publishDelivery(result: DeliveryResult): void;
+  /** Pushes the tunnel's state (and public URL) to every open page. */
+  publishTunnel(status: TunnelStatus): void;
   close(): Promise<void>;
 }
 
@@ -138,6 +147,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 /** Serves the inspector on loopback only, refusing foreign Hosts (DNS rebinding) and foreign Origins on writes. */
 export async function startInspector(options: InspectorOptions): Promise<InspectorHandle> {
   const clients = new Set<ServerResponse>();
+  let tunnel: TunnelStatus = { state: 'off' };
   let port = 0;
   const allowedHosts = (): Set<string> => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   const allowedOrigins = (): Set<string> => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
@@ -184,7 +194,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     }
     if (method === 'GET' && path === PREFIX + '/api/stream') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-      res.write(': connected\n\n');
+      res.write(`: connected\n\nevent: tunnel\ndata: ${JSON.stringify(tunnel)}\n\n`);
       clients.add(res);
       req.on('close', () => clients.delete(res));
       return;
@@ -233,7 +243,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       }
       return json(res, 405, { error: `${method} is not allowed here` });
     }
-    if (method === 'GET' && path === PREFIX + '/api/config') return json(res, 200, { targets: options.defaultTargets, listenUrl: options.listenUrl ?? null });
+    if (method === 'GET' && path === PREFIX + '/api/config') return json(res, 200, { targets: options.defaultTargets, listenUrl: options.listenUrl ?? null, tunnel });
     json(res, 404, { error: 'not found' });
   };
 
@@ -293,6 +303,10 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       entry?.deliveries.push(result);
       if (clients.size)
         broadcast('delivery', { result, status: entry ? deliveryStatus(entry.event, entry.deliveries) : undefined });
+    },
+    publishTunnel(status) {
+      tunnel = status;
+      if (clients.size) broadcast('tunnel', status);
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

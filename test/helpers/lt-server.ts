@@ -8,6 +8,17 @@ import { randomBytes } from 'node:crypto';
  * GET /?new or /<name> creates a tunnel and answers {id, port, max_conn_count, url}; the client then opens
  * up to max_conn_count TCP sockets to `port`; a public request whose Host subdomain names the tunnel is
  * written into one of those sockets and the response read back. Not a product feature.
+ *
+ * What it mirrors of the real server (lib/TunnelAgent.js, lib/ClientManager.js, server.js), where it matters:
+ * - the client pool: an http.Agent (keepAlive, maxFreeSockets 1) whose createConnection hands out the client's idle
+ *   sockets in order and queues a request while none is free, for ever (no 503, no timeout); at most 10 sockets,
+ *   more are destroyed;
+ * - idle sockets: nothing reads them while they wait in the pool, so bytes the client sends unasked (a 408 from a
+ *   listener's header timeout) stay buffered and are read as the response of the next request handed that socket;
+ * - a taken name silently gets a random id; an unknown subdomain gets 404; no Host gets 400; a tunnel whose sockets
+ *   are all gone is removed a second later.
+ * `forget(id)` does what a server does after it lost a client (a restart behind a load balancer, a cleanup): it
+ * answers 404 for the id while the client's sockets stay connected, so only an end-to-end check can notice.
  */
 
 const NAME_RE = /^(?:[a-z0-9][a-z0-9-]{4,63}[a-z0-9]|[a-z0-9]{4,63})$/;
@@ -76,6 +87,8 @@ export interface LtServer {
   /** Ids handed out so far, in order. */
   readonly created: string[];
   tunnelSockets(id: string): number;
+  /** Drops the tunnel from the routing table, leaving its sockets open: requests for it get 404 from now on. */
+  forget(id: string): void;
   /** Stops everything (the public port and every tunnel socket). */
   stop(): Promise<void>;
 }
@@ -84,6 +97,7 @@ export async function startLtServer(options: LtServerOptions = {}): Promise<LtSe
   const tunnels = new Map<string, TunnelAgent>();
   const created: string[] = [];
   const clientSockets = new Set<Socket>();
+  const forgotten = new Set<TunnelAgent>();
 
   const newTunnel = async (req: IncomingMessage, res: ServerResponse, asked?: string): Promise<void> => {
     let id = asked && !options.randomIds && !tunnels.has(asked) ? asked : randomBytes(5).toString('hex');
@@ -186,8 +200,13 @@ export async function startLtServer(options: LtServerOptions = {}): Promise<LtSe
     url: `http://127.0.0.1:${port}`,
     created,
     tunnelSockets: (id) => tunnels.get(id)?.connected ?? 0,
+    forget(id) {
+      const agent = tunnels.get(id);
+      tunnels.delete(id);
+      if (agent) forgotten.add(agent);
+    },
     async stop() {
-      for (const agent of tunnels.values()) agent.destroy();
+      for (const agent of [...tunnels.values(), ...forgotten]) agent.destroy();
       tunnels.clear();
       for (const s of clientSockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

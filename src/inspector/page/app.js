@@ -240,6 +240,22 @@ async function select(id, keepView) {
 
 // ---- live updates ----
 
+const TUNNEL_WORDS = { open: 'public', opening: 'opening a tunnel…', reconnecting: 'tunnel reconnecting…', 'local-only': 'local only — no tunnel yet', off: 'no tunnel (local only)' };
+
+function renderTunnel(status) {
+  const box = $('#tunnel');
+  box.dataset.state = status.state;
+  box.title = status.reason ? `tunnel: ${status.reason}` : 'the public tunnel';
+  const parts = [el('span', { class: 'dot' }), el('span', { 'data-role': 'tunnel-state' }, TUNNEL_WORDS[status.state] ?? status.state)];
+  if (status.publicUrl && status.state !== 'local-only') {
+    parts.push(el('span', { class: 'url', 'data-role': 'public-url' }, status.publicUrl));
+    parts.push(
+      el('button', { type: 'button', onclick: () => navigator.clipboard.writeText(status.publicUrl).then(() => toast('public URL copied'), () => toast(status.publicUrl)) }, 'copy'),
+    );
+  }
+  box.replaceChildren(...parts);
+}
+
 function connect() {
   const live = $('#live');
   const source = new EventSource(`${API}/stream`);
@@ -251,6 +267,7 @@ function connect() {
     live.textContent = 'reconnecting…';
     live.className = 'live off';
   };
+  source.addEventListener('tunnel', (e) => renderTunnel(JSON.parse(e.data)));
   source.addEventListener('event', (e) => {
     const item = JSON.parse(e.data);
     state.events.unshift(item);
