@@ -12,6 +12,13 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 const DEFAULT_PORT = 7070;
 const DEFAULT_INSPECT_PORT = 4040;
 const env = process.env;
+// node:sqlite (the event store) announces itself as experimental on stderr; that one warning, and only it, is ours to hide.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const text = typeof warning === 'string' ? warning : warning.message;
+  if (/SQLite is an experimental feature/.test(text)) return;
+  (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
 const debug = /(^|,)\s*(webhook-listen|\*)/.test(env.DEBUG ?? '');
 
 // ---- argument parsers: each turns text into a typed value or says what is wrong ----
@@ -315,16 +322,17 @@ const storeOption = (): Option => new Option('--store <dir>', 'the event store (
 program
   .command('events')
   .description('list stored events, newest first, with their last delivery status')
-  .option('-n, --limit <n>', 'how many to list', parseCount, 20)
+  .option('-n, --limit <n>', 'how many to list (0: all)', parseCount, 20)
   .option('--event <name>', 'only events with this name')
+  .option('--grep <text>', 'only events whose summary, id or path contains this text')
   .option('--json', 'one JSON record per event (with its deliveries)')
   .option('--no-color', 'no colours')
   .addOption(storeOption())
-  .addHelpText('after', '\nExample:\n  $ webhook-listen events --limit 5 --event newMessage')
-  .action(async (opts: { limit: number; event?: string; store?: string } & OutputFlags) => {
+  .addHelpText('after', '\nExamples:\n  $ webhook-listen events --limit 5 --event newMessage\n  $ webhook-listen events --grep "Chidi"')
+  .action(async (opts: { limit: number; event?: string; grep?: string; store?: string } & OutputFlags) => {
     const io = commandIO(opts);
     const { listEvents } = await import('./commands/events.js');
-    await runCommand(io, () => listEvents({ storeDir: storeOf(opts), limit: opts.limit, event: opts.event }, io));
+    await runCommand(io, () => listEvents({ storeDir: storeOf(opts), limit: opts.limit, event: opts.event, grep: opts.grep }, io));
   });
 
 program

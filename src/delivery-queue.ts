@@ -22,17 +22,16 @@ export interface QueueOptions {
   spill?: Spill;
   /** Jobs a target holds in memory before further ones are spilled. */
   inMemory?: number;
+  /** Queue without sending until start(). */
+  paused?: boolean;
   /** A spilled event could not be read back from the store, so it cannot be delivered to `target`. */
   onLost?(target: string, at: EventLocation, err: Error): void;
 }
 
-/** An event kept on disk instead of in memory while it waits deep in a queue. */
+/** An event kept in the store instead of in memory while it waits deep in a queue (its pending row keeps it). */
 export interface Spill {
-  /** Keeps what `at` points to readable until `release(at)`. */
-  hold(at: EventLocation): void;
   /** Reads the event back; throws if it is gone. */
   load(at: EventLocation): WebhookEvent;
-  release(at: EventLocation): void;
 }
 
 interface Job {
@@ -73,8 +72,13 @@ interface Lane {
 }
 
 export interface DeliveryQueue {
-  /** Queues `event` for `target`; `at` (where the store holds it) lets a deep queue keep it on disk. */
-  enqueue(event: WebhookEvent, target: string, previousAttempts?: number, at?: EventLocation): void;
+  /**
+   * Queues `event` for `target`; `at` (which stored event it is) lets a deep queue keep it in the store. With no
+   * `event`, it is read back from `at` when its turn comes.
+   */
+  enqueue(event: WebhookEvent | undefined, target: string, previousAttempts?: number, at?: EventLocation): void;
+  /** Starts sending (a queue made `paused` holds its jobs until then). */
+  start(): void;
   /** Jobs not yet finished, over all targets. */
   pending(): number;
   /** Resolves once every job has finished, or after `ms`. */
@@ -96,6 +100,7 @@ export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
   const idleWaiters = new Set<() => void>();
   const inMemory = options.inMemory ?? 1000;
   let closed = false;
+  let paused = options.paused === true;
 
   const count = (): number => {
     let n = 0;
@@ -107,8 +112,7 @@ export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
     for (const w of idleWaiters) w();
     idleWaiters.clear();
   };
-  const done = (lane: Lane, job: Job): void => {
-    if (job.at) options.spill?.release(job.at);
+  const done = (lane: Lane): void => {
     lane.jobs.shift();
   };
 
@@ -121,7 +125,7 @@ export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
         } catch (err) {
           // The store lost it (deleted or damaged by hand): nothing left to deliver, but never silently.
           options.onLost?.(target, job.at!, err as Error);
-          done(lane, job);
+          done(lane);
           continue;
         }
       }
@@ -146,7 +150,7 @@ export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
         continue;
       }
       options.onResult(result, event);
-      done(lane, job);
+      done(lane);
     }
     lane.worker = undefined;
     checkIdle();
@@ -161,11 +165,15 @@ export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
         lanes.set(target, lane);
       }
       // A burst faster than the app must not grow memory with every body: deep in the queue, keep only where it is.
-      if (at && options.spill && lane.jobs.length >= inMemory) {
-        options.spill.hold(at);
-        lane.jobs.push({ at, attempts: previousAttempts });
-      } else lane.jobs.push({ event, attempts: previousAttempts });
-      lane.worker ??= work(lane, target);
+      if (at && options.spill && (!event || lane.jobs.length >= inMemory)) lane.jobs.push({ at, attempts: previousAttempts });
+      else if (event) lane.jobs.push({ event, attempts: previousAttempts });
+      else return;
+      if (!paused) lane.worker ??= work(lane, target);
+    },
+    start() {
+      if (!paused) return;
+      paused = false;
+      for (const [target, lane] of lanes) lane.worker ??= work(lane, target);
     },
     pending: count,
     idle(ms) {

@@ -268,11 +268,9 @@ export function fromStored(stored: StoredEvent): WebhookEvent {
   return { ...rest, body: Buffer.from(bodyBase64 ?? '', 'base64') };
 }
 
-/** Where the store holds one event's line, so it can be read back without keeping it in memory. */
+/** Which stored event a queued delivery is for, so it can be read back instead of kept in memory. */
 export interface EventLocation {
-  file: string;
-  offset: number;
-  length: number;
+  id: string;
 }
 
 /** What happened when one event was sent to one target once. */

@@ -27,8 +27,8 @@ export interface ListenerOptions {
    */
   tunnelEntry?: boolean;
   /**
-   * On the tunnel entry only: GET `path` answers `answer`, so a request sent to the public URL proves the tunnel
-   * reaches this listener. Never an event.
+   * GET `path` answers `answer`: a request sent to the public URL proves the tunnel reaches this listener, and one
+   * from another webhook-listen on the same store proves this one is alive. Never an event.
    */
   liveness?: { path: string; answer: string };
 }
@@ -108,7 +108,7 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
     const url = req.url ?? '/';
     const { path } = splitTarget(url);
     const remoteAddress = req.socket.remoteAddress ?? '';
-    if (viaTunnel && options.liveness && path === options.liveness.path && req.method === 'GET') {
+    if (options.liveness && path === options.liveness.path && req.method === 'GET') {
       req.resume();
       send(res, { status: 200, headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' }, body: options.liveness.answer });
       return;

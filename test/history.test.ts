@@ -1,13 +1,13 @@
 import { type TestContext, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type JsonRecord, runCli, startListening, tempDir } from './helpers/cli.js';
 import { waitFor } from './helpers/wait.js';
 import { header, startApp } from './helpers/app.js';
 import { postJson, seedBytes, sha256 } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
-import { numberedEvent, storeLines } from './helpers/store.js';
+import { numberedEvent, storeRecords } from './helpers/store.js';
 
 /** Runs a one-shot command to completion (bounded) and returns its output. */
 async function run(args: string[], env: Record<string, string> = {}) {
@@ -126,16 +126,22 @@ test('the same backlog left by a SIGKILLed listener is resumed from the store, i
   deliverBacklog(t, true),
 );
 
-test('a waiting event deleted from the store by hand is reported, never dropped silently', { timeout: 60_000 }, async (t) => {
+test('the database deleted under a running listener: noticed and reported, a fresh one takes new events, waiting ones are delivered or reported', { timeout: 60_000 }, async (t) => {
   const { first, appUp } = await appDownScenario(t, ['--retry-delay', '300ms', '--no-inspect']);
   for (let i = 0; i < 1100; i++) assert.equal((await postJson(first.url, numberedEvent(i))).status, 200);
-  // The last 100 wait on disk only (past 1,000 per target); take the store away under them.
+  // The last 100 wait in the store only (past 1,000 per target); take the store away under them.
   for (const f of readdirSync(first.store)) rmSync(join(first.store, f));
+  await first.cli.waitForOutput(/the event store .*events\.db was deleted while webhook-listen ran — it writes to a new one/, 10_000, 'stderr');
   const app = await appUp();
   await app.waitForCount(1000, 30_000);
-  await first.cli.waitForOutput(/could not be read back from .*ENOENT.*it is not delivered/, 20_000, 'stderr');
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(app.received.length, 1000, 'the events still in memory are delivered');
+  const lost = (): number => (first.cli.stderr.match(/could not be read back from the store.*it is not delivered/g) ?? []).length;
+  await waitFor(() => app.received.length + lost() >= 1100, 'every waiting event delivered or reported', 30_000);
+  assert.equal(app.received.length + lost(), 1100, 'none dropped silently');
+  // New events go to the new database and are listed from it.
+  assert.equal((await postJson(first.url, numberedEvent(5000))).status, 200);
+  const r = await run(['events', '--store', first.store, '--no-color']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /m5000/);
 });
 
 test('SIGKILL with pending deliveries, restarted on the same store: the pending ones are delivered', async (t) => {
@@ -265,21 +271,36 @@ test('send: every kind reaches the app and renders through the core summary line
   }
 });
 
-test('a torn last line in the store: events lists the rest and warns', async (t) => {
+test('a 0.1.0 NDJSON store is imported once (a torn line skipped), its files kept as *.imported, its pending deliveries resumed', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
-  const wl = await startListening([], { store: dir });
-  for (let i = 0; i < 3; i++) await postJson(wl.url, numberedEvent(i));
-  await wl.cli.stop('SIGKILL');
-  const seg = readdirSync(dir).find((f) => f.endsWith('.ndjson'))!;
-  appendFileSync(join(dir, seg), '{"t":"event","id":"01zzz","receivedAt":"2026-');
+  const app = await startApp();
+  t.after(() => app.close());
+  const stored = (n: number) => ({
+    t: 'event', id: `01m8000000000000000000000${n}`, receivedAt: '2026-11-01T10:00:00.000Z', method: 'POST', url: '/hook', path: '/hook', query: '',
+    headers: [['Content-Type', 'application/json']], size: numberedEvent(n).length, remoteAddress: '127.0.0.1', name: 'newMessage',
+    targets: [app.url], bodyBase64: numberedEvent(n).toString('base64'),
+  });
+  const delivered = { t: 'delivery', eventId: stored(0).id, target: app.url, url: app.url + '/hook', method: 'POST', attempt: 1, final: true, status: 200, durationMs: 3, at: '2026-11-01T10:00:01.000Z' };
+  const lines = [stored(0), delivered, stored(1), stored(2)].map((r) => JSON.stringify(r)).join('\n') + '\n{"t":"event","id":"01zzz","receivedAt":"2026-';
+  writeFileSync(join(dir, '01m8000000abcdefghjkmnpqrs-4242.ndjson'), lines);
+
   const r = await run(['events', '--store', dir, '--no-color']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim().split('\n').length, 3);
-  assert.match(r.stderr, /warning: skipped a torn last line in .*\.ndjson/);
+  assert.match(r.stderr, /imported 3 events from the 0\.1\.0 store files .*; 1 unreadable lines skipped/);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('ndjson')), ['01m8000000abcdefghjkmnpqrs-4242.ndjson.imported']);
+  const again = await run(['events', '--store', dir, '--no-color']);
+  assert.doesNotMatch(again.stderr, /imported/, 'only once');
+
+  // Events 1 and 2 were never delivered: the next listener owes them to the app.
+  const wl = await startListening(['-f', app.url], { store: dir });
+  t.after(() => wl.cleanup());
+  await app.waitForCount(2);
+  assert.deepEqual(app.received.map((x) => JSON.parse(x.body.toString()).seq), [1, 2]);
 });
 
-test('the store rotates: old segments go once more than --keep events are kept; two listeners share a store safely', async (t) => {
+test('--keep deletes the oldest settled events, never one still owed; two listeners share a store safely', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const a = await startListening(['--keep', '50'], { store: dir });
@@ -289,14 +310,14 @@ test('the store rotates: old segments go once more than --keep events are kept; 
     await b.cleanup();
   });
   const both = [a, b];
-  for (let i = 0; i < 120; i++) await postJson(both[i % 2]!.url, numberedEvent(i));
+  for (let i = 0; i < 120; i++) assert.equal((await postJson(both[i % 2]!.url, numberedEvent(i))).status, 200);
   await a.cli.stop();
   await b.cli.stop();
-  const lines = storeLines(dir);
-  for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), 'no interleaved or torn lines');
-  const seqs = lines.map((l) => JSON.parse(l)).filter((r) => r.t === 'event').map((r) => JSON.parse(Buffer.from(r.bodyBase64, 'base64').toString()).seq as number);
+  const seqs = storeRecords(dir)
+    .filter((r) => r.t === 'event')
+    .map((r) => JSON.parse(Buffer.from(r.bodyBase64, 'base64').toString()).seq as number);
   assert.ok(seqs.length >= 50, `keeps at least --keep events (kept ${seqs.length})`);
-  assert.ok(seqs.length < 120, `old segments were deleted (kept ${seqs.length})`);
+  assert.ok(seqs.length < 120, `old events were deleted (kept ${seqs.length})`);
   assert.ok(seqs.includes(119) && seqs.includes(118), 'the newest events of both writers are kept');
   const r = await run(['events', '--store', dir, '--limit', '1000']);
   assert.equal(r.code, 0, r.stderr);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
@@ -211,7 +211,7 @@ test('the store: unwritable at start is a clear error; a full disk is loud and l
   mkdirSync(full);
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', ro], { stdio: 'ignore' });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full], { stdio: 'ignore' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', full], { stdio: 'ignore' });
   } catch {
     t.diagnostic('mount is not allowed here: read-only and full-disk cases skipped');
     return;
@@ -222,12 +222,30 @@ test('the store: unwritable at start is a clear error; a full disk is loud and l
   assert.match(cli.stderr, /the event store .* is not writable \(EROFS\) — fix its permissions or pass --store <dir>/);
 
   const app = await startApp();
-  const wl = await startListening(['-f', app.url], { store: full });
+  // Most of the disk taken by something else; freed later to see the store recover.
+  const filler = join(full, 'filler');
+  writeFileSync(filler, Buffer.alloc(1024 * 1024));
+  const wl = await startListening(['-f', app.url], { store: join(full, 'store') });
   teardown.push(() => wl.cleanup(), () => app.close());
-  const body = Buffer.from(JSON.stringify({ event: 'fill', pad: 'z'.repeat(4000) }));
-  for (let i = 0; i < 40; i++) assert.equal((await send(wl.url, { body })).status, 200);
-  await wl.cli.waitForOutput(/disk holding the event store .* is full \(ENOSPC\).*NOT saved/, 10_000, 'stderr');
-  await app.waitForCount(40);
-  assert.equal(wl.cli.records().filter((r) => r.type === 'event').length, 40, 'every event still shown');
+  const body = (i: number): Buffer => Buffer.from(JSON.stringify({ event: 'fill', n: i, pad: 'z'.repeat(20_000) }));
+  const statuses: number[] = [];
+  for (let i = 0; i < 80 && !statuses.includes(503); i++) statuses.push((await send(wl.url, { body: body(i) })).status);
+  const refused = statuses.indexOf(503);
+  assert.ok(refused > 0, `the disk filled up and the sender got 503 (${statuses.join(',')})`);
+  const reply = await send(wl.url, { body: body(1000) });
+  assert.equal(reply.status, 503, 'still full: still 503, never 200');
+  assert.equal(reply.headers['retry-after'], '5');
+  await wl.cli.waitForOutput(/disk holding the event store .* is full \(ENOSPC\).*answered 503/, 10_000, 'stderr');
+  assert.equal((wl.cli.stderr.match(/is full \(ENOSPC\)/g) ?? []).length, 1, `said once per episode: ${wl.cli.stderr}`);
+
+  rmSync(filler);
+  const after = await send(wl.url, { body: body(2000) });
+  assert.equal(after.status, 200, 'space back: stored and answered again');
+  await wl.cli.waitForOutput(/the event store takes writes again/, 10_000, 'stderr');
+  // Every event answered 200 is stored whole and delivered; the refused ones were not forwarded.
+  const kept = storeRecords(join(full, 'store')).filter((r) => r.t === 'event').map((r) => JSON.parse(Buffer.from(r.bodyBase64, 'base64').toString()).n);
+  assert.deepEqual(kept, [...Array(refused).keys(), 2000]);
+  await app.waitForCount(refused + 1);
+  assert.deepEqual(app.received.map((r) => JSON.parse(r.body.toString()).n), kept);
   assert.ok(alive(wl.cli.child.pid));
 });

@@ -1,34 +1,45 @@
-import { decodeBody, fromStored } from '../event.js';
-import { shortIds } from '../store.js';
-import { summarize } from '../format/summary.js';
+import { decodeBody } from '../event.js';
+import { type Summary, summarize } from '../format/summary.js';
 import { eventRecord } from '../format/json.js';
 import { createHistoryView } from '../format/terminal.js';
-import { loadHistory } from './history.js';
+import { openHistory, readWhole, shortIds } from './history.js';
 import { RunError } from './errors.js';
 import type { CommandIO } from './io.js';
 
 export interface EventsOptions {
   storeDir: string;
+  /** How many to list; 0 lists them all. */
   limit: number;
   event?: string;
+  /** Only events whose summary, id or path contains this text. */
+  grep?: string;
 }
 
 /** `webhook-listen events`: the newest events first, one line each, as seen live. */
 export function listEvents(options: EventsOptions, io: CommandIO): void {
-  const contents = loadHistory(options.storeDir, (w) => io.printer.warn(w));
-  const short = shortIds(contents.entries.map((e) => e.event.id));
-  const matching = contents.entries.filter((e) => !options.event || e.event.name === options.event);
-  if (matching.length === 0) throw new RunError(`no "${options.event}" events in ${options.storeDir} — see all with: webhook-listen events`);
-  const shown = matching.slice(-options.limit).reverse();
-  const view = createHistoryView(io);
-  for (const entry of shown) {
-    const event = fromStored(entry.event);
-    const decoded = decodeBody(event);
-    const summary = summarize(event, decoded);
-    if (io.json) {
-      io.out.write(JSON.stringify({ ...eventRecord(event, summary, decoded), deliveries: entry.deliveries }) + '\n');
-    } else io.out.write(view.listLine(short.get(event.id)!, event, summary, entry.deliveries) + '\n');
+  const store = openHistory(options.storeDir, (w) => io.printer.warn(w));
+  try {
+    const query = { name: options.event, grep: options.grep };
+    const shown = store.list({ ...query, limit: options.limit > 0 ? options.limit : -1 });
+    if (shown.length === 0) {
+      const what = [options.event && `"${options.event}"`, options.grep && `matching "${options.grep}"`].filter(Boolean).join(' ');
+      throw new RunError(`no ${what} events in ${options.storeDir} — see all with: webhook-listen events`);
+    }
+    const short = shortIds(shown.map((e) => e.id));
+    const view = createHistoryView(io);
+    for (const row of shown) {
+      if (io.json) {
+        // The whole record, body included: read only for the events listed.
+        const event = readWhole(store, row.id);
+        const decoded = decodeBody(event);
+        io.out.write(JSON.stringify({ ...eventRecord(event, summarize(event, decoded), decoded), deliveries: row.deliveries }) + '\n');
+      } else io.out.write(view.listLine(short.get(row.id)!, row, JSON.parse(row.summary) as Summary, row.deliveries) + '\n');
+    }
+    if (!io.json && options.limit > 0 && shown.length === options.limit) {
+      const total = store.count(query);
+      if (total > shown.length) io.printer.info(`${shown.length} of ${total} events shown — more with --limit ${total} (or --limit 0 for all)`);
+    }
+  } finally {
+    store.close();
   }
-  if (!io.json && matching.length > shown.length)
-    io.printer.info(`${shown.length} of ${matching.length} events shown — more with --limit ${matching.length}`);
 }

@@ -1,38 +1,66 @@
 import { existsSync } from 'node:fs';
-import { type StoreContents, type StoredEntry, findByPrefix, readStore } from '../store.js';
+import type { WebhookEvent } from '../event.js';
+import { type EventDescription, type EventRow, type StoreHandle, openStore } from '../store/index.js';
+import { summarize, summaryText } from '../format/summary.js';
 import { RunError } from './errors.js';
 
-/** Reads the store for a history command: warnings go to `warn`; an absent, unreadable or empty store is a RunError. */
-export function loadHistory(dir: string, warn: (message: string) => void): StoreContents {
+/** The store's description of an event (for events imported from a 0.1.0 store). */
+export function describeEvent(event: WebhookEvent): EventDescription {
+  const summary = summarize(event);
+  return { summary: JSON.stringify(summary), text: `${summaryText(summary)} ${event.id} ${event.path}` };
+}
+
+/** Opens the store for a history command; an absent, unreadable or empty store is a RunError. */
+export function openHistory(dir: string, warn: (message: string) => void): StoreHandle {
   if (!existsSync(dir)) throw new RunError(`no event store at ${dir} yet — run webhook-listen first, or pass --store <dir>`);
-  let contents: StoreContents;
+  let store: StoreHandle;
   try {
-    contents = readStore(dir);
+    store = openStore(dir, { keep: Number.MAX_SAFE_INTEGER, describe: describeEvent, warn });
   } catch (err) {
     throw new RunError((err as Error).message, { cause: err });
   }
-  for (const w of contents.warnings) warn(w);
-  if (contents.entries.length === 0) throw new RunError(`the event store ${dir} has no events yet — send one to webhook-listen first`);
-  return contents;
+  if (store.count() === 0) {
+    store.close();
+    throw new RunError(`the event store ${dir} has no events yet — send one to webhook-listen first`);
+  }
+  return store;
 }
 
 /** Resolves id prefixes like git does; an unknown or ambiguous prefix is a RunError naming the candidates. */
-export function pickEvents(contents: StoreContents, ids: string[]): StoredEntry[] {
+export function pickEvents(store: StoreHandle, ids: string[]): EventRow[] {
   return ids.map((id) => {
-    const found = findByPrefix(contents.entries, id);
+    const found = store.find(id, 4);
     if (found.length === 0) throw new RunError(`no event with an id starting "${id}" — list them with: webhook-listen events`);
     if (found.length > 1)
       throw new RunError(
-        `"${id}" matches ${found.length} events (${found
+        `"${id}" matches ${found.length > 3 ? 'several' : found.length} events (${found
           .slice(0, 3)
-          .map((e) => e.event.id)
+          .map((e) => e.id)
           .join(', ')}${found.length > 3 ? ', …' : ''}) — type more of the id`,
       );
     return found[0]!;
   });
 }
 
-/** The newest `n` entries, newest last. */
-export function lastEntries(contents: StoreContents, n: number): StoredEntry[] {
-  return contents.entries.slice(-n);
+/** Reads an event's bytes for showing or sending; one that vanished meanwhile is a RunError. */
+export function readWhole(store: StoreHandle, id: string): WebhookEvent {
+  const event = store.readEvent(id);
+  if (!event) throw new RunError(`event ${id} was deleted from the store meanwhile (pruned by --keep?)`);
+  return event;
+}
+
+/** The shortest prefix (at least `min` chars) that tells each id apart from its neighbours. */
+export function shortIds(ids: string[], min = 10): Map<string, string> {
+  const sorted = [...ids].sort();
+  const out = new Map<string, string>();
+  const common = (a = '', b = ''): number => {
+    let i = 0;
+    while (i < a.length && a[i] === b[i]) i++;
+    return i;
+  };
+  sorted.forEach((id, i) => {
+    const n = Math.max(common(id, sorted[i - 1]), common(id, sorted[i + 1])) + 1;
+    out.set(id, id.slice(0, Math.max(min, n)));
+  });
+  return out;
 }

@@ -1,4 +1,5 @@
-import { openStore } from '../store.js';
+import { openStore } from '../store/index.js';
+import { describeEvent } from './history.js';
 import { createDeliverer } from '../delivery.js';
 import { startInspector } from '../inspector/server.js';
 import type { Printer } from '../format/printer.js';
@@ -16,14 +17,19 @@ export interface InspectOptions {
 
 /** `webhook-listen inspect`: the inspector alone over the store, with no listener and no tunnel. */
 export async function inspectStore(options: InspectOptions, printer: Printer): Promise<{ url: string; shutdown(): Promise<void> }> {
-  const store = openStore(options.storeDir, { keep: Number.MAX_SAFE_INTEGER, lazy: true });
+  let store;
+  try {
+    store = openStore(options.storeDir, { keep: Number.MAX_SAFE_INTEGER, describe: describeEvent, warn: (m) => printer.warn(m) });
+  } catch (err) {
+    throw new RunError((err as Error).message, { cause: err });
+  }
   const deliverer = createDeliverer({ timeoutMs: options.timeoutMs });
   let inspector;
   try {
     inspector = await startInspector({
       port: options.port,
       portExplicit: options.portExplicit,
-      storeDir: options.storeDir,
+      store,
       defaultTargets: options.to,
       replay: (event, targets, edited) => sendAgain(event, targets, edited, { deliverer, store, printer }),
     });

@@ -1,9 +1,9 @@
-import { type DeliveryResult, type EventLocation, type WebhookEvent, decodeBody, fromStored } from '../event.js';
+import { type DecodedBody, type DeliveryResult, type WebhookEvent, decodeBody } from '../event.js';
 import { type Answer, ListenError, type ListenerHandle, startListener } from '../listener.js';
-import { StoreError, openStore, pendingDeliveries, readStore } from '../store.js';
+import { type EventDescription, type PendingJob, type StoreHandle, StoreError, openStore } from '../store/index.js';
 import { createDeliverer } from '../delivery.js';
 import { createDeliveryQueue } from '../delivery-queue.js';
-import { summarize } from '../format/summary.js';
+import { type Summary, summarize, summaryText } from '../format/summary.js';
 import type { Printer, ReadyInfo } from '../format/printer.js';
 import type { TunnelHandle, TunnelState } from '../tunnel.js';
 import { RunError } from './errors.js';
@@ -51,6 +51,8 @@ const TUNNEL_BANNER_WAIT_MS = 8000;
 const DRAIN_MS = 3000;
 const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'trailer']);
 const TUNNEL_CHECK_MS = 30_000;
+/** How often leases on pending deliveries are renewed (they last 10 s) and the database file is checked. */
+const KEEPER_MS = 3000;
 /** Ids this process gave out, to know its own events when they come back (a forward loop); bounded. */
 const OWN_IDS_MAX = 50_000;
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1', '0.0.0.0', '[::]']);
@@ -92,7 +94,7 @@ async function bindListener(
   options: ListenOptions,
   onEvent: (e: WebhookEvent) => Promise<Answer> | Answer,
   printer: Printer,
-  liveness: { path: string; answer: string } | undefined,
+  liveness: { path: string; answer: string },
 ): Promise<{ listener: ListenerHandle; portNote?: string }> {
   for (let i = 0; ; i++) {
     const port = options.port === 0 ? 0 : options.port + i;
@@ -119,43 +121,40 @@ async function bindListener(
 }
 
 export async function listen(options: ListenOptions, printer: Printer): Promise<ListenSession> {
-  let store;
+  let store: StoreHandle;
   try {
-    store = openStore(options.storeDir, { keep: options.keep });
+    store = openStore(options.storeDir, { keep: options.keep, describe, warn: (m) => printer.warn(m) });
   } catch (err) {
     throw new RunError((err as Error).message, { cause: err });
   }
   const deliverer = createDeliverer({ timeoutMs: options.forwardTimeoutMs });
-  let storeFailing = false;
-  const record = (write: () => void, what = 'this event is'): void => {
+  // Said once per episode and kind of write: the first failure, then once that kind of write works again.
+  const failing = new Set<string>();
+  const record = (write: () => void, what: string): boolean => {
     try {
       write();
-      if (storeFailing) printer.info('the event store is writable again');
-      storeFailing = false;
+      if (failing.delete(what)) printer.info('the event store takes writes again');
+      return true;
     } catch (err) {
-      // Never silent: every failed write is said, and the event still goes on to print and forward.
-      printer.error(`${err instanceof StoreError ? err.message : String(err)} — ${what} NOT saved`, err);
-      storeFailing = true;
+      if (!failing.has(what)) printer.error(`${err instanceof StoreError ? err.message : String(err)} — ${what}`, err);
+      failing.add(what);
+      return false;
     }
   };
-  // Group commit: the events read in one turn of the event loop are written with one write, before any is answered.
-  let batch: { event: WebhookEvent; done: (loc?: EventLocation) => void }[] = [];
+  // Group commit: the events read in one turn of the event loop are written in one transaction, before any is answered.
+  let batch: { event: WebhookEvent; description: EventDescription; done: (saved: boolean) => void }[] = [];
   const commit = (): void => {
-    const events = batch;
+    const items = batch;
     batch = [];
-    let locations: EventLocation[] = [];
-    record(
-      () => (locations = store.appendEvents(events.map((b) => b.event))),
-      events.length === 1 ? 'this event is' : `${events.length} events are`,
-    );
-    events.forEach((b, i) => b.done(locations[i]));
+    const saved = record(() => store.appendEvents(items), 'webhooks are answered 503 (the sender will retry) until it is fixed');
+    for (const b of items) b.done(saved);
   };
-  const recordEvent = (event: WebhookEvent): Promise<EventLocation | undefined> =>
+  const recordEvent = (event: WebhookEvent, description: EventDescription): Promise<boolean> =>
     new Promise((done) => {
       if (batch.length === 0) setImmediate(commit);
-      batch.push({ event, done });
+      batch.push({ event, description, done });
     });
-  const stats = { received: 0, filtered: 0, delivered: 0, failed: 0 };
+  const stats = { received: 0, filtered: 0, delivered: 0, failed: 0, unsaved: 0 };
   let inspector: InspectorHandle | undefined;
   const onResult = (result: DeliveryResult, event: WebhookEvent): void => {
     inspector?.publishDelivery(result);
@@ -163,39 +162,41 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       if (result.status !== undefined && result.status < 400) stats.delivered++;
       else stats.failed++;
     }
-    record(() => store.appendDelivery(result));
+    record(() => store.appendDelivery(result), 'delivery results are not saved');
     printer.delivery(result, event);
   };
   const queue = createDeliveryQueue({
     deliverer,
+    paused: true,
     retries: options.retries,
     firstDelayMs: options.retryDelayMs,
     maxDelayMs: 30_000,
     onResult,
-    // Deep in a queue, a job keeps only where its event is; the segment is kept from pruning until then.
+    // Deep in a queue, a job keeps only its event's id; its pending row keeps the event from being pruned.
     spill: {
-      hold: (at) => store.pin(at.file),
-      load: (at) => fromStored(store.readAt(at)),
-      release: (at) => store.unpin(at.file),
+      load: (at) => {
+        const event = store.readEvent(at.id);
+        if (!event) throw new Error('not in the store');
+        return event;
+      },
     },
     onLost: (target, at, err) => {
       stats.failed++;
       printer.warn(
-        `an event waiting for ${target} could not be read back from ${at.file} (${(err as NodeJS.ErrnoException).code ?? err.message}): it was deleted or changed outside webhook-listen, so it is not delivered — replay it from another copy if you have one`,
+        `event ${at.id}, waiting for ${target}, could not be read back from the store (${err.message}): it was deleted outside webhook-listen, so it is not delivered — replay it from another copy if you have one`,
       );
     },
   });
   const wanted = options.events?.length ? new Set(options.events) : undefined;
   const [first, ...rest] = options.targets;
 
-  const show = (event: WebhookEvent): void => {
+  const show = (event: WebhookEvent, summary: Summary, decoded: DecodedBody): void => {
     if (event.rejected === 'filtered') {
       stats.filtered++;
       return;
     }
-    const decoded = decodeBody(event);
-    printer.event(event, summarize(event, decoded), decoded);
-    inspector?.publishEvent(event);
+    printer.event(event, summary, decoded);
+    inspector?.publishEvent(event, summary);
   };
 
   const ownIds = new Set<string>();
@@ -207,12 +208,22 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     if (!event.rejected && wanted && !(event.name && wanted.has(event.name))) event.rejected = 'filtered';
     const forward = !event.rejected;
     event.targets = forward ? [...options.targets] : [];
+    // One decode and one summary per event, shared by the store, the printer and the inspector.
+    const decoded = decodeBody(event);
+    const summary = summarize(event, decoded);
+    const description = describeWith(event, summary);
+    const at = { id: event.id };
     if (forward && options.passthrough && first) {
       // The app starts on the request while the event is recorded and printed; the answer waits for both.
       const forwarded = deliverer.deliver(event, first, 1, { keepResponse: true });
-      const location = await recordEvent(event);
-      show(event);
-      for (const t of rest) queue.enqueue(event, t, 0, location);
+      const saved = await recordEvent(event, description);
+      show(event, summary, decoded);
+      if (!saved) {
+        stats.unsaved++;
+        void forwarded;
+        return unsaved();
+      }
+      for (const t of rest) queue.enqueue(event, t, 0, at);
       const { result, response } = await forwarded;
       onResult(result, event);
       if (!response)
@@ -228,31 +239,67 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       };
     }
     // Recorded before anything answers the sender: a crash after the 200 cannot lose it.
-    const location = await recordEvent(event);
-    show(event);
+    const saved = await recordEvent(event, description);
+    show(event, summary, decoded);
+    if (!saved) {
+      // Never 200 for an event that is not kept: the sender will send it again.
+      stats.unsaved++;
+      return unsaved();
+    }
     const refused = event.rejected && REFUSED[event.rejected];
     if (refused) return refused(options);
     if (!forward) return ok(event);
-    for (const t of options.targets) queue.enqueue(event, t, 0, location);
+    for (const t of options.targets) queue.enqueue(event, t, 0, at);
     return ok(event);
   };
 
-  // The tunnel's end-to-end check asks for a path only this process knows and expects an answer only it knows.
-  // node:crypto only when a tunnel is wanted: it stays off the start-up path otherwise.
-  const token = (): string => process.getBuiltinModule('node:crypto').randomBytes(12).toString('hex');
-  const liveness = options.tunnel ? { path: `/_webhook-listen/liveness/${token()}`, answer: token() } : undefined;
+  // A path only this process knows and an answer only it knows: the tunnel's end-to-end check asks for it through the
+  // public URL, and another webhook-listen on this store asks for it to know whether this one is alive.
+  const liveness = { path: `/_webhook-listen/liveness/${token(Boolean(options.tunnel))}`, answer: token(Boolean(options.tunnel)) };
+  // Deliveries owed from earlier runs are queued before the listener binds, so they go out before new events; the
+  // queue starts once the banner is out.
+  const claim = (): number => {
+    if (!options.resume || options.targets.length === 0) return 0;
+    let jobs: PendingJob[] = [];
+    record(() => (jobs = store.claimPending(options.targets)), 'pending deliveries cannot be resumed');
+    for (const j of jobs) queue.enqueue(undefined, j.target, j.attempts, { id: j.eventId });
+    return jobs.length;
+  };
+  // Deliveries still leased by a listener that died (SIGKILL, a crash) are freed at once when it no longer answers.
+  if (options.resume) await expireDeadHolders(store, options.targets, liveness, printer);
+  const resumed = claim();
+  // Leases are renewed well within their 10 s; deliveries another listener gave up (or died holding) are taken over;
+  // a database deleted or replaced by hand is noticed.
+  const keeper = setInterval(() => {
+    record(() => store.renewLeases(), 'leases on pending deliveries cannot be renewed');
+    const taken = claim();
+    if (taken) printer.info(`took over ${taken} pending ${taken === 1 ? 'delivery' : 'deliveries'} whose listener stopped`);
+    try {
+      const replaced = store.checkFile();
+      if (replaced) printer.warn(replaced);
+    } catch (err) {
+      printer.error((err as Error).message, err);
+    }
+  }, KEEPER_MS);
+  keeper.unref();
+
   let bound;
   try {
     bound = await bindListener(options, onEvent, printer, liveness);
   } catch (err) {
+    clearInterval(keeper);
+    store.releaseLeases();
     store.close();
     await deliverer.close();
     throw err;
   }
   const { listener, portNote } = bound;
+  record(() => store.register({ url: `http://${loopbackFor(options.host)}:${listener.port}${liveness.path}`, answer: liveness.answer }), 'other listeners on this store cannot tell this one is alive');
   const loop = selfTarget(options.targets, options.host, listener.port);
   if (loop) {
+    clearInterval(keeper);
     await listener.close();
+    store.releaseLeases();
     store.close();
     await deliverer.close();
     throw new RunError(
@@ -267,7 +314,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       inspector = await startInspector({
         port: options.inspect.port,
         portExplicit: options.inspect.explicit,
-        storeDir: options.storeDir,
+        store,
         defaultTargets: options.targets,
         listenUrl: listener.url,
         replay: (event, targets, edited) =>
@@ -305,7 +352,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   };
 
   let tunnel: TunnelHandle | undefined;
-  if (options.tunnel && listener.tunnelPort !== undefined && liveness) {
+  if (options.tunnel && listener.tunnelPort !== undefined) {
     tunnel = await openTunnel(options, options.tunnel, { port: listener.tunnelPort, liveness }, printer, {
       announce: (publicUrl) => {
         if (announced) return false;
@@ -323,16 +370,9 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   }
   announce();
 
-  if (options.resume && options.targets.length > 0) {
-    const contents = readStore(options.storeDir);
-    for (const w of contents.warnings) printer.warn(w);
-    const pending = pendingDeliveries(contents, options.targets);
-    if (pending.length > 0) {
-      printer.info(`resuming ${pending.length} pending ${pending.length === 1 ? 'delivery' : 'deliveries'} from an earlier run (--no-resume skips them)`);
-      // With its place in the store, so a long backlog waits on disk, not in memory, like live events.
-      for (const p of pending) queue.enqueue(fromStored(p.event), p.target, p.attempts, p.at);
-    }
-  }
+  if (resumed > 0)
+    printer.info(`resuming ${resumed} pending ${resumed === 1 ? 'delivery' : 'deliveries'} from an earlier run (--no-resume skips them)`);
+  queue.start();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -342,8 +382,11 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
         tunnel?.close();
         await listener.close();
         await inspector?.close();
+        clearInterval(keeper);
         await queue.close(DRAIN_MS);
         await deliverer.close();
+        // What is still owed is handed back at once, so the next start resumes it without waiting for a lease.
+        record(() => store.releaseLeases(), 'pending deliveries stay claimed for 10 s');
         store.close();
         const pending = queue.pending();
         const parts = [`${stats.received} received`, `${stats.delivered} delivered`];
@@ -439,6 +482,58 @@ async function openTunnel(
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** A secret for the liveness path: from the CSPRNG when a tunnel publishes it (node:crypto is loaded then anyway). */
+function token(strong: boolean): string {
+  if (strong) return process.getBuiltinModule('node:crypto').randomBytes(12).toString('hex');
+  return Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
+}
+
+/** Where this machine reaches a listener bound to `host`. */
+function loopbackFor(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::' || host === '::1') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Frees the pending deliveries of listeners that hold leases on them but no longer answer their liveness path. */
+async function expireDeadHolders(store: StoreHandle, targets: string[], own: { path: string }, printer: Printer): Promise<void> {
+  let holders: ReturnType<StoreHandle['holders']> = [];
+  try {
+    holders = store.holders(targets);
+  } catch {
+    return;
+  }
+  if (holders.length === 0) return;
+  const { checkPublicUrl } = await import('../tunnel.js');
+  for (const h of holders) {
+    if (!h.probeUrl || !h.answer) continue;
+    const path = h.probeUrl.slice(h.probeUrl.indexOf('/', h.probeUrl.indexOf('//') + 2));
+    if (path === own.path) continue;
+    const failed = await checkPublicUrl(h.probeUrl, '', { path, answer: h.answer, everyMs: 0, timeoutMs: 1000 });
+    if (failed) {
+      store.expire(h.owner);
+      printer.info('an earlier listener on this store stopped without handing back its deliveries: resuming them now');
+    }
+  }
+}
+
+function unsaved(): Answer {
+  return {
+    status: 503,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5' },
+    body: 'webhook-listen could not store this event (see its terminal); send it again in a few seconds\n',
+  };
+}
+
+/** What the store keeps to list and search an event without reading its body. */
+function describeWith(event: WebhookEvent, summary: Summary): EventDescription {
+  return { summary: JSON.stringify(summary), text: `${summaryText(summary)} ${event.id} ${event.path}` };
+}
+
+function describe(event: WebhookEvent): EventDescription {
+  return describeWith(event, summarize(event));
 }
 
 function ok(event: WebhookEvent): Answer {

@@ -1,8 +1,8 @@
-import { type DeliveryResult, type WebhookEvent, fromStored } from '../event.js';
-import { type StoreHandle, openStore } from '../store.js';
+import type { DeliveryResult, WebhookEvent } from '../event.js';
+import type { StoreHandle } from '../store/index.js';
 import { type Deliverer, createDeliverer } from '../delivery.js';
 import type { Printer } from '../format/printer.js';
-import { lastEntries, loadHistory, pickEvents } from './history.js';
+import { openHistory, pickEvents, readWhole } from './history.js';
 import { RunError } from './errors.js';
 import type { CommandIO } from './io.js';
 
@@ -45,21 +45,20 @@ export async function sendAgain(event: WebhookEvent, targets: string[], edited: 
 
 /** `webhook-listen replay`: sends stored events again, byte for byte; true when every one got a 2xx/3xx. */
 export async function replayEvents(options: ReplayOptions, io: CommandIO): Promise<boolean> {
-  const contents = loadHistory(options.storeDir, (w) => io.printer.warn(w));
-  const entries = options.last !== undefined ? lastEntries(contents, options.last) : pickEvents(contents, options.ids);
-  if (entries.length === 0) throw new RunError('name the events to replay: an id (or prefix), or --last [n]');
-  const jobs: { event: WebhookEvent; targets: string[] }[] = entries.map((entry) => {
-    const targets = options.to.length ? options.to : (entry.event.targets ?? []);
-    if (targets.length === 0)
-      throw new RunError(`event ${entry.event.id} was not forwarded anywhere when it arrived — pass --to <url>`);
-    return { event: fromStored(entry.event), targets };
-  });
-  const store = openStore(options.storeDir, { keep: Number.MAX_SAFE_INTEGER, lazy: true });
+  const store = openHistory(options.storeDir, (w) => io.printer.warn(w));
   const deliverer = createDeliverer({ timeoutMs: options.timeoutMs });
   let allOk = true;
   try {
-    for (const { event, targets } of jobs) {
-      const results = await sendAgain(event, targets, false, { deliverer, store, printer: io.printer });
+    // The newest n, oldest of them first, or the ids as named.
+    const rows = options.last !== undefined ? store.list({ limit: options.last }).reverse() : pickEvents(store, options.ids);
+    if (rows.length === 0) throw new RunError('name the events to replay: an id (or prefix), or --last [n]');
+    const jobs = rows.map((row) => {
+      const targets = options.to.length ? options.to : row.targets;
+      if (targets.length === 0) throw new RunError(`event ${row.id} was not forwarded anywhere when it arrived — pass --to <url>`);
+      return { id: row.id, targets };
+    });
+    for (const { id, targets } of jobs) {
+      const results = await sendAgain(readWhole(store, id), targets, false, { deliverer, store, printer: io.printer });
       if (results.some((r) => r.status === undefined || r.status >= 400)) allOk = false;
     }
   } finally {

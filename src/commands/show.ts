@@ -1,8 +1,8 @@
-import { decodeBody, fromStored } from '../event.js';
+import { decodeBody } from '../event.js';
 import { summarize } from '../format/summary.js';
 import { eventRecord } from '../format/json.js';
 import { createHistoryView } from '../format/terminal.js';
-import { loadHistory, pickEvents } from './history.js';
+import { openHistory, pickEvents, readWhole } from './history.js';
 import type { CommandIO } from './io.js';
 
 export interface ShowOptions {
@@ -15,22 +15,26 @@ export interface ShowOptions {
 
 /** `webhook-listen show <id>`: one event as received. */
 export function showEvent(options: ShowOptions, io: CommandIO): void {
-  const contents = loadHistory(options.storeDir, (w) => io.printer.warn(w));
-  const [entry] = pickEvents(contents, [options.id]);
-  const event = fromStored(entry!.event);
-  if (options.raw) {
-    if (options.headers) {
-      const head = [`${event.method} ${event.url} HTTP/1.1`, ...event.headers.map(([k, v]) => `${k}: ${v}`)].join('\r\n');
-      io.out.write(head + '\r\n\r\n');
+  const store = openHistory(options.storeDir, (w) => io.printer.warn(w));
+  try {
+    const [row] = pickEvents(store, [options.id]);
+    const event = readWhole(store, row!.id);
+    if (options.raw) {
+      if (options.headers) {
+        const head = [`${event.method} ${event.url} HTTP/1.1`, ...event.headers.map(([k, v]) => `${k}: ${v}`)].join('\r\n');
+        io.out.write(head + '\r\n\r\n');
+      }
+      io.out.write(event.body);
+      return;
     }
-    io.out.write(event.body);
-    return;
+    const decoded = decodeBody(event);
+    const summary = summarize(event, decoded);
+    if (io.json) {
+      io.out.write(JSON.stringify({ ...eventRecord(event, summary, decoded), deliveries: row!.deliveries }) + '\n');
+      return;
+    }
+    io.out.write(createHistoryView(io).detail(event, summary, decoded, row!.deliveries, options.headers) + '\n');
+  } finally {
+    store.close();
   }
-  const decoded = decodeBody(event);
-  const summary = summarize(event, decoded);
-  if (io.json) {
-    io.out.write(JSON.stringify({ ...eventRecord(event, summary, decoded), deliveries: entry!.deliveries }) + '\n');
-    return;
-  }
-  io.out.write(createHistoryView(io).detail(event, summary, decoded, entry!.deliveries, options.headers) + '\n');
 }

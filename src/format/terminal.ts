@@ -274,7 +274,7 @@ export function createHistoryView(options: ViewOptions) {
   const tone = (status: string): string =>
     /^[23]\d\d$/.test(status) ? c.green(status) : /^pending/.test(status) || status === 'filtered' ? c.yellow(status) : c.red(status);
   return {
-    listLine(shortId: string, event: WebhookEvent, summary: Summary, deliveries: DeliveryResult[]): string {
+    listLine(shortId: string, event: Pick<WebhookEvent, 'receivedAt' | 'targets' | 'rejected'>, summary: Summary, deliveries: DeliveryResult[]): string {
       const day = event.receivedAt.slice(0, 10);
       const status = deliveryStatus(event, deliveries);
       const fixed = `${shortId}  ${day} `;

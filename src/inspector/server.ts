@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
-import { type DeliveryResult, type WebhookEvent, decodeBody, fromStored, headerValue } from '../event.js';
-import { type StoredEntry, findByPrefix, readStore } from '../store.js';
-import { deliveryStatus, summarize, summaryPieces, summaryText } from '../format/summary.js';
+import { type DeliveryResult, type WebhookEvent, decodeBody, headerValue } from '../event.js';
+import type { EventRow, StoreHandle } from '../store/index.js';
+import { type Summary, deliveryStatus, summarize, summaryPieces, summaryText } from '../format/summary.js';
 import { headerObject } from '../format/json.js';
 
 /** Everything the inspector serves lives under this prefix, which the webhook listener refuses (404). */
@@ -32,7 +32,8 @@ export interface InspectorOptions {
   port: number;
   /** The user asked for this port: a busy one is an error instead of a step to the next. */
   portExplicit: boolean;
-  storeDir: string;
+  /** The store the page lists and reads (the listener's own handle: queries are paged and indexed). */
+  store: StoreHandle;
   /** Where "replay" sends when the request names no targets and the event had none. */
   defaultTargets: string[];
   /** Sends an event (maybe edited) to targets and records the results; never throws. */
@@ -52,16 +53,17 @@ export interface InspectorHandle {
   readonly url: string;
   readonly port: number;
   /** Pushes a new event or delivery to every open page. */
-  publishEvent(event: WebhookEvent): void;
+  publishEvent(event: WebhookEvent, summary: Summary): void;
   publishDelivery(result: DeliveryResult): void;
   /** Pushes the tunnel's state (and public URL) to every open page. */
   publishTunnel(status: TunnelStatus): void;
   close(): Promise<void>;
 }
 
+type ListedEvent = Pick<WebhookEvent, 'id' | 'receivedAt' | 'name' | 'method' | 'path' | 'size' | 'targets' | 'rejected'>;
+
 /** One row of the list: the summary as pieces for styling, and the delivery status. */
-export function listItem(event: WebhookEvent, deliveries: DeliveryResult[]): Record<string, unknown> {
-  const summary = summarize(event);
+export function listItem(event: ListedEvent, summary: Summary, deliveries: DeliveryResult[]): Record<string, unknown> {
   return {
     id: event.id,
     receivedAt: event.receivedAt,
@@ -98,7 +100,7 @@ function detail(entry: { event: WebhookEvent; deliveries: DeliveryResult[] }, cu
   const { event, deliveries } = entry;
   const decoded = decodeBody(event);
   const out: Record<string, unknown> = {
-    ...listItem(event, deliveries),
+    ...listItem(event, summarize(event, decoded), deliveries),
     url: event.url,
     query: event.query,
     remoteAddress: event.remoteAddress,
@@ -152,10 +154,12 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const allowedHosts = (): Set<string> => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   const allowedOrigins = (): Set<string> => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
 
-  const findEntry = (id: string): StoredEntry | undefined => {
-    const found = findByPrefix(readStore(options.storeDir).entries, id);
-    return found.length === 1 ? found[0] : undefined;
+  const findEntry = (id: string): { event: WebhookEvent; deliveries: DeliveryResult[] } | undefined => {
+    const found = options.store.find(id, 2);
+    const event = found.length === 1 ? options.store.readEvent(found[0]!.id) : undefined;
+    return event ? { event, deliveries: found[0]!.deliveries } : undefined;
   };
+  const rowItem = (row: EventRow): Record<string, unknown> => listItem(row, JSON.parse(row.summary) as Summary, row.deliveries);
   const curlUrl = (event: WebhookEvent): string | undefined => {
     const target = event.targets?.[0] ?? options.defaultTargets[0];
     if (target) return target;
@@ -188,9 +192,13 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       return;
     }
     if (method === 'GET' && path === PREFIX + '/api/events') {
-      const { entries, warnings } = readStore(options.storeDir);
-      const items = entries.slice(-HISTORY_LIMIT).reverse().map((e) => listItem(fromStored(e.event), e.deliveries));
-      return json(res, 200, { events: items, warnings, total: entries.length });
+      // One page from the store's indexes, newest first; `before` pages further back.
+      const limit = Math.min(Math.max(Number(url.searchParams.get('limit')) || HISTORY_LIMIT, 1), HISTORY_LIMIT);
+      const before = Number(url.searchParams.get('before')) || undefined;
+      const name = url.searchParams.get('name') || undefined;
+      const grep = url.searchParams.get('q') || undefined;
+      const rows = options.store.list({ limit, before, name, grep });
+      return json(res, 200, { events: rows.map(rowItem), total: options.store.count({ name, grep }), next: rows.length === limit ? rows.at(-1)!.seq : null });
     }
     if (method === 'GET' && path === PREFIX + '/api/stream') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
@@ -203,7 +211,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     if (m) {
       const entry = findEntry(m[1]!);
       if (!entry) return json(res, 404, { error: `no single event with an id starting "${m[1]}"` });
-      const event = fromStored(entry.event);
+      const { event } = entry;
       if (method === 'GET' && !m[2]) return json(res, 200, detail({ event, deliveries: entry.deliveries }, curlUrl(event)));
       if (method === 'GET' && m[2] === '/raw') {
         const ext = decodeBody(event).kind === 'json' ? 'json' : 'bin';
@@ -293,10 +301,10 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    publishEvent(event) {
+    publishEvent(event, summary) {
       recent.set(event.id, { event: { ...event, body: Buffer.alloc(0) }, deliveries: [] });
       if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!);
-      if (clients.size) broadcast('event', listItem(event, []));
+      if (clients.size) broadcast('event', listItem(event, summary, []));
     },
     publishDelivery(result) {
       const entry = recent.get(result.eventId);

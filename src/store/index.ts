@@ -1,0 +1,515 @@
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
+import type { DeliveryResult, WebhookEvent } from '../event.js';
+import { migrate } from './schema.js';
+import { importLegacySegments } from './legacy.js';
+
+/*
+ * The event store: one SQLite database (WAL) in the store folder, through node:sqlite. Events keep their exact bytes
+ * as a BLOB and their raw headers in order; every delivery attempt is a row; a delivery still owed is a `pending`
+ * row that a listener claims with a lease (an instance id and an expiry it renews), so two listeners on one store,
+ * or one restarted under the same PID, deliver each pending event exactly once. No liveness check by PID.
+ */
+
+export const DB_FILE = 'events.db';
+
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'full' | 'readonly' | 'io' | 'corrupt' | 'busy' | 'other' = 'other',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+/** What the caller knows how to say about an event: its summary (opaque JSON) and the text search looks in. */
+export interface EventDescription {
+  summary: string;
+  text: string;
+}
+
+/** One stored event without its body: what a list shows. */
+export interface EventRow {
+  seq: number;
+  id: string;
+  receivedAt: string;
+  name: string | null;
+  method: string;
+  path: string;
+  size: number;
+  rejected?: WebhookEvent['rejected'];
+  targets: string[];
+  /** The caller's summary, as it gave it (JSON). */
+  summary: string;
+  deliveries: DeliveryResult[];
+}
+
+export interface ListQuery {
+  limit: number;
+  /** Only events older than this seq (paging). */
+  before?: number;
+  name?: string;
+  /** Text the event's summary, id, name or path contains (case-insensitive). */
+  grep?: string;
+}
+
+/** A delivery still owed to a target, claimed by this store handle. */
+export interface PendingJob {
+  eventId: string;
+  target: string;
+  attempts: number;
+}
+
+export interface StoreOptions {
+  /** Keep at least this many newest events; older ones whose deliveries are all final are deleted. */
+  keep: number;
+  /** How long a claim on a pending delivery lasts unless renewed. */
+  leaseMs?: number;
+  /** Describes events imported from a 0.1.0 store. */
+  describe(event: WebhookEvent): EventDescription;
+  warn?(message: string): void;
+}
+
+export interface StoreHandle {
+  readonly dir: string;
+  readonly file: string;
+  /** Writes the events (and a pending row per target, claimed by this handle) in one transaction. */
+  appendEvents(items: { event: WebhookEvent; description: EventDescription }[]): void;
+  /** Records an attempt; a final one (not a replay) settles the pending delivery. */
+  appendDelivery(result: DeliveryResult): void;
+  readEvent(id: string): WebhookEvent | undefined;
+  deliveries(id: string): DeliveryResult[];
+  /** Newest first. */
+  list(query: ListQuery): EventRow[];
+  count(query?: Omit<ListQuery, 'limit' | 'before'>): number;
+  /** By id prefix, like git: an exact id wins; at most `max` rows. */
+  find(prefix: string, max?: number): EventRow[];
+  /** Claims pending deliveries for these targets that nobody holds (or whose lease ran out), oldest first. */
+  claimPending(targets: string[]): PendingJob[];
+  /** Says how another process can tell this listener is alive: GET `url` answers `answer`. */
+  register(probe: { url: string; answer: string }): void;
+  /** Listeners holding live leases on deliveries owed to these targets, with how to ask whether they are alive. */
+  holders(targets: string[]): { owner: string; probeUrl?: string; answer?: string }[];
+  /** Frees the claims of a listener found dead, so they can be claimed at once. */
+  expire(owner: string): void;
+  /** Extends this handle's leases; call well within leaseMs. */
+  renewLeases(): void;
+  /** Gives this handle's claims back (at shutdown), so the next start resumes them at once. */
+  releaseLeases(): void;
+  /** Deletes events beyond --keep whose deliveries are all final, and gives the space back; returns how many. */
+  prune(): number;
+  /** Notices the database file deleted or replaced by hand, and opens a fresh one; returns what to tell the user. */
+  checkFile(): string | undefined;
+  close(): void;
+}
+
+const SQLITE = { BUSY: 5, READONLY: 8, IOERR: 10, CORRUPT: 11, FULL: 13, CANTOPEN: 14, NOTADB: 26 };
+
+/** A SQLite or file error as one line a person can act on. */
+export function describeStoreError(err: unknown, dir: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const e = err as NodeJS.ErrnoException & { errcode?: number; errstr?: string };
+  const primary = typeof e.errcode === 'number' ? e.errcode & 0xff : undefined;
+  const code = e.code;
+  if (primary === SQLITE.FULL || code === 'ENOSPC')
+    return new StoreError(`the disk holding the event store ${dir} is full (ENOSPC) — free some space or pass --store <dir>`, 'full', { cause: err });
+  if (code === 'ENOTDIR' || code === 'EEXIST')
+    return new StoreError(`the event store ${dir} cannot be a folder there (${code}: a file is in the way) — pass --store <dir>`, 'readonly', { cause: err });
+  if (primary === SQLITE.READONLY || primary === SQLITE.CANTOPEN || code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+    return new StoreError(
+      `the event store ${dir} is not writable (${code?.startsWith('E') ? code : (e.errstr ?? 'read-only')}) — fix its permissions or pass --store <dir>`,
+      'readonly',
+      { cause: err },
+    );
+  if (primary === SQLITE.CORRUPT || primary === SQLITE.NOTADB)
+    return new StoreError(
+      `the event store ${join(dir, DB_FILE)} is damaged (${e.message}) — move it aside and start again; \`sqlite3 ${DB_FILE} .recover\` can save what is readable`,
+      'corrupt',
+      { cause: err },
+    );
+  if (primary === SQLITE.BUSY)
+    return new StoreError(`the event store ${dir} stayed locked by another process for 5 s — try again`, 'busy', { cause: err });
+  if (primary === SQLITE.IOERR)
+    return new StoreError(`cannot write the event store ${dir} (I/O error: ${e.message}) — check the disk, or pass --store <dir>`, 'io', { cause: err });
+  return new StoreError(`the event store ${dir}: ${e.message ?? String(err)} — pass --store <dir> to use another folder`, 'other', { cause: err });
+}
+
+interface EventRowRaw {
+  seq: number;
+  id: string;
+  received_at: string;
+  name: string | null;
+  method: string;
+  path: string;
+  size: number;
+  rejected: string | null;
+  targets: string;
+  summary: string;
+}
+
+const ROW_COLUMNS = 'seq, id, received_at, name, method, path, size, rejected, targets, summary';
+const PRUNE_EVERY = 500;
+const PRUNE_BATCH = 5000;
+
+/** node:sqlite, loaded when a store is opened, not at start-up. */
+const sqlite = (): typeof import('node:sqlite') => process.getBuiltinModule('node:sqlite');
+
+function openDatabase(file: string): DatabaseSync {
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  const db = new (sqlite().DatabaseSync)(file);
+  // The busy timeout first: two listeners opening a new store at once must wait for each other, not fail.
+  db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+  migrate(db);
+  return db;
+}
+
+/** Opens (creating if needed) the store in `dir`; throws a StoreError a person can act on. */
+export function openStore(dir: string, options: StoreOptions): StoreHandle {
+  const file = join(dir, DB_FILE);
+  const leaseMs = options.leaseMs ?? 10_000;
+  const instance = `${Date.now().toString(36)}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  let db: DatabaseSync;
+  let inode = 0;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if ((statSync(dir).mode & 0o077) !== 0)
+      options.warn?.(`the event store ${dir} can be read by other users of this machine (events carry auth headers and customers' messages) — chmod 700 it`);
+    db = openDatabase(file);
+    inode = statSync(file).ino;
+  } catch (err) {
+    throw describeStoreError(err, dir);
+  }
+
+  let s: ReturnType<typeof prepare>;
+  const prepare = (d: DatabaseSync) => ({
+    insertEvent: d.prepare(
+      `INSERT INTO events (id, received_at, method, url, path, query, headers, body, size, body_size, remote_address, name, targets, rejected, summary)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertText: d.prepare('INSERT INTO events_text (rowid, text) VALUES (?, ?)'),
+    insertPending: d.prepare('INSERT OR IGNORE INTO pending (event_id, target, event_seq, attempts, owner, lease_until) VALUES (?, ?, ?, 0, ?, ?)'),
+    insertDelivery: d.prepare('INSERT INTO deliveries (event_id, target, final, replay, status, data) VALUES (?, ?, ?, ?, ?, ?)'),
+    settle: d.prepare('DELETE FROM pending WHERE event_id = ? AND target = ?'),
+    attempted: d.prepare('UPDATE pending SET attempts = ? WHERE event_id = ? AND target = ?'),
+    readEvent: d.prepare('SELECT * FROM events WHERE id = ?'),
+    deliveries: d.prepare('SELECT data FROM deliveries WHERE event_id = ? ORDER BY seq'),
+    renew: d.prepare('UPDATE pending SET lease_until = ? WHERE owner = ?'),
+    renewInstance: d.prepare('UPDATE instances SET lease_until = ? WHERE id = ?'),
+    release: d.prepare('UPDATE pending SET owner = NULL, lease_until = 0 WHERE owner = ?'),
+    unregister: d.prepare('DELETE FROM instances WHERE id = ?'),
+    count: d.prepare('SELECT count(*) AS n FROM events'),
+  });
+  s = prepare(db);
+  let sinceUnprune = 0;
+  let closed = false;
+
+  const tx = <T>(work: () => T): T => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = work();
+      db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      try {
+        db.exec('ROLLBACK');
+      } catch {
+        // SQLite may have rolled back already (disk full does).
+      }
+      throw err;
+    }
+  };
+  const guard = <T>(work: () => T): T => {
+    if (closed) throw new StoreError('the event store is closed');
+    try {
+      return work();
+    } catch (err) {
+      throw describeStoreError(err, dir);
+    }
+  };
+
+  const toRow = (r: EventRowRaw, deliveries: DeliveryResult[]): EventRow => {
+    const row: EventRow = {
+      seq: r.seq,
+      id: r.id,
+      receivedAt: r.received_at,
+      name: r.name,
+      method: r.method,
+      path: r.path,
+      size: r.size,
+      targets: JSON.parse(r.targets) as string[],
+      summary: r.summary,
+      deliveries,
+    };
+    if (r.rejected) row.rejected = r.rejected as WebhookEvent['rejected'];
+    return row;
+  };
+  const withDeliveries = (raws: EventRowRaw[]): EventRow[] => {
+    if (raws.length === 0) return [];
+    const ids = raws.map((r) => r.id);
+    const found = db
+      .prepare(`SELECT event_id, data FROM deliveries WHERE event_id IN (${ids.map(() => '?').join(',')}) ORDER BY seq`)
+      .all(...ids) as { event_id: string; data: string }[];
+    const byId = new Map<string, DeliveryResult[]>();
+    for (const d of found) {
+      const list = byId.get(d.event_id) ?? [];
+      list.push(JSON.parse(d.data) as DeliveryResult);
+      byId.set(d.event_id, list);
+    }
+    return raws.map((r) => toRow(r, byId.get(r.id) ?? []));
+  };
+  const where = (q: Omit<ListQuery, 'limit'>): { sql: string; args: (string | number)[] } => {
+    const parts: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.before !== undefined) {
+      parts.push('seq < ?');
+      args.push(q.before);
+    }
+    if (q.name) {
+      parts.push('name = ?');
+      args.push(q.name);
+    }
+    if (q.grep) {
+      // The trigram index serves LIKE for three characters or more; shorter needles scan the text table.
+      parts.push(`seq IN (SELECT rowid FROM events_text WHERE text LIKE ? ESCAPE '\\')`);
+      args.push(`%${q.grep.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
+    }
+    return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', args };
+  };
+
+  const prune = (): number =>
+    guard(() => {
+      const cut = db.prepare('SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?').get(Math.max(0, options.keep - 1)) as
+        | { seq: number }
+        | undefined;
+      if (!cut || options.keep <= 0) return 0;
+      const gone = tx(() => {
+        const rows = db
+          .prepare(
+            `DELETE FROM events WHERE seq IN (
+               SELECT seq FROM events WHERE seq < ? AND id NOT IN (SELECT event_id FROM pending) ORDER BY seq LIMIT ${PRUNE_BATCH}
+             ) RETURNING seq, id`,
+          )
+          .all(cut.seq) as { seq: number; id: string }[];
+        const delDeliveries = db.prepare('DELETE FROM deliveries WHERE event_id = ?');
+        const delText = db.prepare('DELETE FROM events_text WHERE rowid = ?');
+        for (const r of rows) {
+          delDeliveries.run(r.id);
+          delText.run(r.seq);
+        }
+        return rows.length;
+      });
+      // The freed pages go back to the file system instead of the database growing for ever.
+      if (gone > 0) db.exec('PRAGMA incremental_vacuum');
+      return gone;
+    });
+
+  try {
+    const imported = importLegacySegments(dir, (events, deliveries) =>
+      tx(() => {
+        // Pending rows for every target, settled by the final deliveries that follow: what is left was owed.
+        for (const event of events) insertEvent(event, options.describe(event), false);
+        for (const d of deliveries) insertDelivery(d);
+      }),
+    );
+    if (imported) options.warn?.(imported);
+  } catch (err) {
+    options.warn?.(`could not import the 0.1.0 store files in ${dir}: ${(err as Error).message}`);
+  }
+
+  function insertEvent(event: WebhookEvent, description: EventDescription, claim: boolean): void {
+    const { lastInsertRowid } = s.insertEvent.run(
+      event.id,
+      event.receivedAt,
+      event.method,
+      event.url,
+      event.path,
+      event.query,
+      JSON.stringify(event.headers),
+      event.body,
+      event.size,
+      event.body.length,
+      event.remoteAddress,
+      event.name,
+      JSON.stringify(event.targets),
+      event.rejected ?? null,
+      description.summary,
+    );
+    s.insertText.run(lastInsertRowid, description.text);
+    for (const target of event.targets) s.insertPending.run(event.id, target, lastInsertRowid, claim ? instance : null, claim ? Date.now() + leaseMs : 0);
+  }
+  function insertDelivery(result: DeliveryResult): void {
+    s.insertDelivery.run(result.eventId, result.target, result.final ? 1 : 0, result.replay ? 1 : 0, result.status ?? null, JSON.stringify(result));
+    if (result.replay) return;
+    if (result.final) s.settle.run(result.eventId, result.target);
+    else s.attempted.run(result.attempt, result.eventId, result.target);
+  }
+
+  return {
+    dir,
+    file,
+    appendEvents(items) {
+      guard(() =>
+        tx(() => {
+          for (const { event, description } of items) insertEvent(event, description, true);
+        }),
+      );
+      sinceUnprune += items.length;
+      if (sinceUnprune >= Math.min(PRUNE_EVERY, Math.max(10, Math.ceil(options.keep / 10)))) {
+        sinceUnprune = 0;
+        try {
+          prune();
+        } catch (err) {
+          options.warn?.(`could not prune the event store: ${(err as Error).message}`);
+        }
+      }
+    },
+    appendDelivery(result) {
+      guard(() => tx(() => insertDelivery(result)));
+    },
+    readEvent(id) {
+      return guard(() => {
+        const r = s.readEvent.get(id) as (EventRowRaw & { url: string; query: string; headers: string; body: Uint8Array; remote_address: string }) | undefined;
+        if (!r) return undefined;
+        const event: WebhookEvent = {
+          id: r.id,
+          receivedAt: r.received_at,
+          method: r.method,
+          url: r.url,
+          path: r.path,
+          query: r.query,
+          headers: JSON.parse(r.headers) as [string, string][],
+          body: Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength),
+          size: r.size,
+          remoteAddress: r.remote_address,
+          name: r.name,
+          targets: JSON.parse(r.targets) as string[],
+        };
+        if (r.rejected) event.rejected = r.rejected as WebhookEvent['rejected'];
+        return event;
+      });
+    },
+    deliveries(id) {
+      return guard(() => (s.deliveries.all(id) as { data: string }[]).map((d) => JSON.parse(d.data) as DeliveryResult));
+    },
+    list(query) {
+      return guard(() => {
+        const w = where(query);
+        const raws = db.prepare(`SELECT ${ROW_COLUMNS} FROM events ${w.sql} ORDER BY seq DESC LIMIT ?`).all(...w.args, query.limit) as unknown as EventRowRaw[];
+        return withDeliveries(raws);
+      });
+    },
+    count(query = {}) {
+      return guard(() => {
+        if (!query.name && !query.grep) return (s.count.get() as { n: number }).n;
+        const w = where(query);
+        return (db.prepare(`SELECT count(*) AS n FROM events ${w.sql}`).get(...w.args) as { n: number }).n;
+      });
+    },
+    find(prefix, max = 5) {
+      return guard(() => {
+        const p = prefix.toLowerCase();
+        const exact = db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE id = ?`).all(p) as unknown as EventRowRaw[];
+        if (exact.length) return withDeliveries(exact);
+        // '{' sorts right after 'z': every id with this prefix lies in [p, p + '{').
+        const raws = db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE id >= ? AND id < ? ORDER BY id LIMIT ?`).all(p, p + '{', max) as unknown as EventRowRaw[];
+        return withDeliveries(raws);
+      });
+    },
+    claimPending(targets) {
+      if (targets.length === 0) return [];
+      return guard(() =>
+        tx(() => {
+          const now = Date.now();
+          const marks = targets.map(() => '?').join(',');
+          return db
+            .prepare(
+              `UPDATE pending SET owner = ?, lease_until = ?
+               WHERE target IN (${marks}) AND (owner IS NULL OR lease_until < ?)
+               RETURNING event_id AS eventId, target, attempts, event_seq AS seq`,
+            )
+            .all(instance, now + leaseMs, ...targets, now)
+            .map((r) => r as unknown as PendingJob & { seq: number })
+            .sort((a, b) => a.seq - b.seq)
+            .map(({ eventId, target, attempts }) => ({ eventId, target, attempts }));
+        }),
+      );
+    },
+    register(probe) {
+      guard(() =>
+        db.prepare('INSERT OR REPLACE INTO instances (id, probe_url, answer, lease_until) VALUES (?, ?, ?, ?)').run(instance, probe.url, probe.answer, Date.now() + leaseMs),
+      );
+    },
+    holders(targets) {
+      if (targets.length === 0) return [];
+      return guard(() =>
+        (
+          db
+            .prepare(
+              `SELECT DISTINCT p.owner AS owner, i.probe_url AS probeUrl, i.answer AS answer FROM pending p LEFT JOIN instances i ON i.id = p.owner
+               WHERE p.owner IS NOT NULL AND p.owner != ? AND p.lease_until >= ? AND p.target IN (${targets.map(() => '?').join(',')})`,
+            )
+            .all(instance, Date.now(), ...targets) as { owner: string; probeUrl: string | null; answer: string | null }[]
+        ).map((h) => (h.probeUrl && h.answer ? { owner: h.owner, probeUrl: h.probeUrl, answer: h.answer } : { owner: h.owner })),
+      );
+    },
+    expire(owner) {
+      guard(() =>
+        tx(() => {
+          s.release.run(owner);
+          s.unregister.run(owner);
+        }),
+      );
+    },
+    renewLeases() {
+      guard(() => {
+        const until = Date.now() + leaseMs;
+        s.renew.run(until, instance);
+        s.renewInstance.run(until, instance);
+      });
+    },
+    releaseLeases() {
+      guard(() =>
+        tx(() => {
+          s.release.run(instance);
+          s.unregister.run(instance);
+        }),
+      );
+    },
+    prune,
+    checkFile() {
+      if (closed) return undefined;
+      let now: number | undefined;
+      try {
+        now = statSync(file).ino;
+      } catch {
+        now = undefined;
+      }
+      if (now === inode) return undefined;
+      try {
+        db.close();
+      } catch {
+        // It is being replaced anyway.
+      }
+      try {
+        db = openDatabase(file);
+        inode = statSync(file).ino;
+        s = prepare(db);
+      } catch (err) {
+        throw describeStoreError(err, dir);
+      }
+      return `the event store ${file} was ${now === undefined ? 'deleted' : 'replaced'} while webhook-listen ran — it writes to a new one from now on; events stored before are gone with the old file`;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        db.close();
+      } catch {
+        // Nothing more can be done at shutdown.
+      }
+    },
+  };
+}

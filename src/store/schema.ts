@@ -1,0 +1,85 @@
+import type { DatabaseSync } from 'node:sqlite';
+
+/**
+ * Forward-only migrations: MIGRATIONS[i] takes a database at user_version i to i + 1. Never edit one that has
+ * shipped; add the next.
+ */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    received_at TEXT NOT NULL,
+    method TEXT NOT NULL,
+    url TEXT NOT NULL,
+    path TEXT NOT NULL,
+    query TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    body BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    body_size INTEGER NOT NULL,
+    remote_address TEXT NOT NULL,
+    name TEXT,
+    targets TEXT NOT NULL,
+    rejected TEXT,
+    summary TEXT NOT NULL
+  );
+  CREATE INDEX events_by_name ON events (name, seq);
+  CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    final INTEGER NOT NULL,
+    replay INTEGER NOT NULL,
+    status INTEGER,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX deliveries_by_event ON deliveries (event_id, seq);
+  CREATE TABLE pending (
+    event_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    event_seq INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    owner TEXT,
+    lease_until INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (event_id, target)
+  ) WITHOUT ROWID;
+  CREATE INDEX pending_by_target ON pending (target, event_seq);
+  CREATE VIRTUAL TABLE events_text USING fts5 (text, tokenize = 'trigram');
+  CREATE TABLE instances (
+    id TEXT PRIMARY KEY,
+    probe_url TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    lease_until INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to SCHEMA_VERSION; a newer database than this code knows is refused. */
+export function migrate(db: DatabaseSync): void {
+  const version = (): number => (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+  if (version() === SCHEMA_VERSION) return;
+  // Shrinkable from the start (takes effect only before the first table exists).
+  db.exec('PRAGMA auto_vacuum = INCREMENTAL');
+  for (;;) {
+    // The version is read again under the write lock: another process may have migrated meanwhile.
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const v = version();
+      if (v > SCHEMA_VERSION)
+        throw new Error(`it was written by a newer webhook-listen (schema ${v}, this one knows ${SCHEMA_VERSION}) — upgrade webhook-listen`);
+      if (v === SCHEMA_VERSION) {
+        db.exec('COMMIT');
+        return;
+      }
+      db.exec(MIGRATIONS[v]!);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+}
