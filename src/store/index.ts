@@ -186,7 +186,7 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
   let s: ReturnType<typeof prepare>;
   const prepare = (d: DatabaseSync) => ({
     insertEvent: d.prepare(
-      `INSERT INTO events (id, received_at, method, url, path, query, headers, body, size, body_size, remote_address, name, targets, rejected, summary)
+      `INSERT INTO events (id, received_at, method, url, path, query, headers, size, body_size, remote_address, name, targets, rejected, summary, body)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertText: d.prepare('INSERT INTO events_text (rowid, text) VALUES (?, ?)'),
@@ -328,7 +328,6 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
       event.path,
       event.query,
       JSON.stringify(event.headers),
-      event.body,
       event.size,
       event.body.length,
       event.remoteAddress,
@@ -336,6 +335,7 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
       JSON.stringify(event.targets),
       event.rejected ?? null,
       description.summary,
+      event.body,
     );
     s.insertText.run(lastInsertRowid, description.text);
     for (const target of event.targets) s.insertPending.run(event.id, target, lastInsertRowid, claim ? instance : null, claim ? Date.now() + leaseMs : 0);

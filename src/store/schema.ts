@@ -15,14 +15,15 @@ const MIGRATIONS: string[] = [
     path TEXT NOT NULL,
     query TEXT NOT NULL,
     headers TEXT NOT NULL,
-    body BLOB NOT NULL,
     size INTEGER NOT NULL,
     body_size INTEGER NOT NULL,
     remote_address TEXT NOT NULL,
     name TEXT,
     targets TEXT NOT NULL,
     rejected TEXT,
-    summary TEXT NOT NULL
+    summary TEXT NOT NULL,
+    -- Last: a row's other columns are read without walking the body's overflow pages.
+    body BLOB NOT NULL
   );
   CREATE INDEX events_by_name ON events (name, seq);
   CREATE TABLE deliveries (

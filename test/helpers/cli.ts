@@ -28,9 +28,10 @@ export function tempDir(prefix = 'wl-test-'): { dir: string; cleanup(): void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Runs the built CLI as a child process. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}): Cli {
-  const child = spawn(process.execPath, [BIN, ...args], {
+/** Runs the built CLI as a child process; `wrapper` runs it under another command (`unshare …`). */
+export function runCli(args: string[], env: Record<string, string | undefined> = {}, wrapper: string[] = []): Cli {
+  const [command, ...before] = wrapper.length ? [...wrapper, process.execPath] : [process.execPath];
+  const child = spawn(command!, [...before, BIN, ...args], {
     env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, DEBUG: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { runCli, startListening, tempDir } from '../helpers/cli.js';
@@ -183,4 +184,34 @@ test('a 300 MB body over --max-body: 413, recorded as too large, and memory stay
   assert.equal(event.rejected, 'too-large');
   assert.ok(event.size >= 300 * 1024 * 1024, `the size it reached is recorded (${event.size})`);
   assert.ok(peak - before < 64, `RSS grew by ${Math.round(peak - before)} MB while 300 MB streamed in`);
+});
+
+test('bodies totalling over 600 MB under the default --max-body: all stored, listed and read back byte for byte', { timeout: 180_000 }, async (t) => {
+  const wl = await startListening(['--no-inspect']);
+  t.after(() => wl.cleanup());
+  const count = 65;
+  const size = Math.floor(9.5 * 1024 * 1024);
+  const hashes: string[] = [];
+  const ids: string[] = [];
+  const started = Date.now();
+  for (let i = 0; i < count && Date.now() - started < 150_000; i++) {
+    const body = Buffer.alloc(size, String.fromCharCode(97 + (i % 26)));
+    body.write(`{"event":"big","n":${i},"pad":"`);
+    body.write('"}', size - 2);
+    hashes.push(createHash('sha256').update(body).digest('hex'));
+    const reply = await send(wl.url, { body, headers: { 'content-type': 'application/json' }, timeoutMs: 60_000 });
+    assert.equal(reply.status, 200, `body ${i}`);
+    ids.push(JSON.parse(reply.text).id);
+  }
+  assert.equal(ids.length, count, 'every body sent in time');
+  await wl.cli.stop('SIGINT');
+  const list = runCli(['events', '--store', wl.store, '--limit', '0']);
+  assert.equal(await list.exited, 0, list.stderr);
+  assert.equal(list.stdout.trim().split('\n').length, count);
+  for (const i of [0, 32, count - 1]) {
+    // The bodies are ASCII, so the text the helper collects is the bytes.
+    const show = runCli(['show', ids[i]!, '--raw', '--store', wl.store]);
+    assert.equal(await show.exited, 0);
+    assert.equal(createHash('sha256').update(show.stdout).digest('hex'), hashes[i], `event ${i} read back whole`);
+  }
 });

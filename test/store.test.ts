@@ -1,0 +1,163 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Cli, runCli, startListening, tempDir } from './helpers/cli.js';
+import { startApp, type RecordingApp } from './helpers/app.js';
+import { postJson } from './helpers/http.js';
+import { freePort } from './helpers/net.js';
+import { numberedEvent, pendingRows } from './helpers/store.js';
+import { waitFor } from './helpers/wait.js';
+
+/** Runs a one-shot command to completion (bounded). */
+async function run(args: string[]) {
+  const cli = runCli(args);
+  const timer = setTimeout(() => cli.child.kill('SIGKILL'), 15_000);
+  const code = await cli.exited;
+  clearTimeout(timer);
+  return { code, stdout: cli.stdout, stderr: cli.stderr };
+}
+
+/** The app's port, reserved while it is down; the app is started on it later. */
+async function appLater(t: TestContext): Promise<{ target: string; up(): Promise<RecordingApp> }> {
+  const port = await freePort();
+  let app: RecordingApp | undefined;
+  t.after(() => app?.close());
+  return { target: `http://127.0.0.1:${port}/hook`, up: async () => (app = await startApp(port)) };
+}
+
+const seqsOf = (app: RecordingApp): number[] => app.received.map((r) => JSON.parse(r.body.toString()).seq as number);
+
+async function listen(args: string[], store: string, wrapper: string[] = []): Promise<{ cli: Cli; url: string }> {
+  const cli = runCli(['--json', '--no-tunnel', '--no-inspect', '--port', '0', '--store', store, ...args], {}, wrapper);
+  const ready = await cli.waitForRecord((r) => r.type === 'ready', 'the ready record');
+  return { cli, url: ready.listenUrl as string };
+}
+
+const canUnshare = ((): boolean => {
+  try {
+    execFileSync('unshare', ['-pf', '--mount-proc', '--kill-child', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+test(
+  'restarted as the same PID (PID 1 in a container): pending deliveries are resumed',
+  { skip: !canUnshare && 'unshare -pf --mount-proc is not allowed here: the container case is not tested' },
+  async (t) => {
+    const { dir, cleanup } = tempDir();
+    t.after(cleanup);
+    const app = await appLater(t);
+    const pid1 = ['unshare', '-pf', '--mount-proc', '--kill-child'];
+    const first = await listen(['-f', app.target, '--retry-delay', '30s'], dir, pid1);
+    for (let i = 0; i < 50; i++) assert.equal((await postJson(first.url, numberedEvent(i))).status, 200);
+    await first.cli.stop('SIGKILL');
+    const second = await listen(['-f', app.target], dir, pid1);
+    t.after(() => second.cli.stop('SIGKILL'));
+    await second.cli.waitForOutput(/resuming 50 pending deliveries/, 10_000, 'stderr');
+    const up = await app.up();
+    await up.waitForCount(50, 20_000);
+    assert.deepEqual(seqsOf(up), [...Array(50).keys()], 'all 50, in order, once');
+  },
+);
+
+test('--keep smaller than a backlog, then SIGKILL and a restart: nothing owed is pruned, all delivered once, in order', { timeout: 60_000 }, async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const app = await appLater(t);
+  const first = await listen(['-f', app.target, '--keep', '100', '--retry-delay', '30s'], dir);
+  for (let i = 0; i < 300; i++) assert.equal((await postJson(first.url, numberedEvent(i))).status, 200);
+  await first.cli.stop('SIGKILL');
+  const second = await listen(['-f', app.target, '--keep', '100'], dir);
+  t.after(() => second.cli.stop('SIGKILL'));
+  await second.cli.waitForOutput(/resuming 300 pending deliveries/, 10_000, 'stderr');
+  const up = await app.up();
+  await up.waitForCount(300, 30_000);
+  assert.deepEqual(seqsOf(up), [...Array(300).keys()]);
+  await waitFor(() => pendingRows(dir).length === 0, 'every pending row settled');
+});
+
+test('two listeners on one store with a backlog and a small --keep: each event delivered exactly once', { timeout: 90_000 }, async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const app = await appLater(t);
+  const args = ['-f', app.target, '--keep', '100', '--retry-delay', '200ms'];
+  const a = await listen(args, dir);
+  const b = await listen(args, dir);
+  t.after(async () => {
+    await a.cli.stop('SIGKILL');
+    await b.cli.stop('SIGKILL');
+  });
+  // More than a queue keeps in memory (1,000 per target) on each listener, so most wait in the store only.
+  const total = 2400;
+  let next = 0;
+  const sender = async (): Promise<void> => {
+    while (next < total) {
+      const i = next++;
+      assert.equal((await postJson((i % 2 ? b : a).url, numberedEvent(i))).status, 200);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, sender));
+  const up = await app.up();
+  await up.waitForCount(total, 40_000);
+  await new Promise((r) => setTimeout(r, 500));
+  const got = seqsOf(up);
+  assert.equal(got.length, total, 'no duplicates');
+  assert.deepEqual([...got].sort((x, y) => x - y), [...Array(total).keys()], 'none lost');
+});
+
+test('a damaged page is reported by SQLite with what to do; events on intact pages are still read', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const wl = await startListening(['--no-inspect'], { store: dir });
+  const ids: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    // Event 20 is large, with a marker every kilobyte; the others are small.
+    const chunks = i === 20 ? Array.from({ length: 200 }, (_, k) => `Q020-${String(k).padStart(4, '0')}${'y'.repeat(990)}`) : [];
+    const body = Buffer.from(JSON.stringify({ event: 'big', seq: i, chunks }));
+    ids.push(JSON.parse((await postJson(wl.url, body)).text).id);
+  }
+  await wl.cli.stop('SIGINT');
+  const file = join(dir, 'events.db');
+  const bytes = readFileSync(file);
+  const pageSize = bytes.readUInt16BE(16) === 1 ? 65536 : bytes.readUInt16BE(16);
+  // Deep inside event 20's body (past anything a summary keeps) lies an overflow page that starts with the number
+  // of the next one: make it point past the end of the file.
+  const at = bytes.indexOf('Q020-0100');
+  assert.ok(at > 0 && bytes.indexOf('Q020-0100', at + 1) === -1, 'the marker is found once');
+  const page = Math.floor(at / pageSize) * pageSize;
+  assert.notEqual(bytes.readUInt32BE(page), 0, 'a page in the middle of the chain');
+  const fd = openSync(file, 'r+');
+  writeSync(fd, Buffer.from([0x7f, 0xff, 0xff, 0xff]), 0, 4, page);
+  closeSync(fd);
+
+  const damaged = await run(['show', ids[20]!, '--raw', '--store', dir]);
+  assert.equal(damaged.code, 1);
+  assert.match(damaged.stderr, /event store .*events\.db is damaged \(.*malformed.*\) — move it aside and start again; `sqlite3 events\.db \.recover`/);
+  const intact = await run(['show', ids[35]!, '--raw', '--store', dir]);
+  assert.equal(intact.code, 0, intact.stderr);
+  assert.equal(JSON.parse(intact.stdout).seq, 35);
+  const list = await run(['events', '--store', dir, '--limit', '0']);
+  assert.equal(list.code, 0, list.stderr);
+  assert.equal(list.stdout.trim().split('\n').length, 40, 'the list needs no body, so it is whole');
+});
+
+test('the store folder is 0700 and the database 0600; a store readable by others is warned about; no experimental warning', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const store = join(dir, 'new');
+  const wl = await startListening([], { store });
+  await postJson(wl.url, numberedEvent(1));
+  await wl.cli.stop('SIGINT');
+  assert.equal(statSync(store).mode & 0o777, 0o700);
+  assert.equal(statSync(join(store, 'events.db')).mode & 0o777, 0o600);
+  assert.doesNotMatch(wl.cli.stderr, /ExperimentalWarning|experimental/i);
+  chmodSync(store, 0o755);
+  const open = await run(['events', '--store', store]);
+  assert.equal(open.code, 0);
+  assert.match(open.stderr, /warning: the event store .* can be read by other users of this machine .* chmod 700 it/);
+  assert.doesNotMatch(open.stderr, /ExperimentalWarning/);
+});
