@@ -2,8 +2,9 @@
  * npm run bench: every measurement on loopback, each against a baseline measured in the same run, printed as
  * a Markdown table of ratios. These machines are shared and noisy; absolute numbers alone mean little.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,10 +115,15 @@ async function measure(proc: ChildProcess, url: string, opts: Parameters<typeof 
 const raw = (port = 0): Promise<{ proc: ChildProcess; match: RegExpMatchArray }> =>
   start([here('./servers/raw.js'), String(port)], /listening (\d+)/, 'raw');
 
-async function webhookListen(extra: string[], name = 'wl', nodeFlags: string[] = []): Promise<{ proc: ChildProcess; url: string; log: string }> {
+async function webhookListen(
+  extra: string[],
+  name = 'wl',
+  nodeFlags: string[] = [],
+  bin = BIN,
+  store = mkdtempSync(join(work, 'store-')),
+): Promise<{ proc: ChildProcess; url: string; log: string }> {
   const port = await freePort();
-  const store = mkdtempSync(join(work, 'store-'));
-  const s = await start([...nodeFlags, BIN, '--no-tunnel', '--no-inspect', '--port', String(port), '--store', store, ...extra], /Waiting for events/, name);
+  const s = await start([...nodeFlags, bin, '--no-tunnel', '--no-inspect', '--port', String(port), '--store', store, ...extra], /Waiting for events/, name);
   return { proc: s.proc, url: `http://127.0.0.1:${port}`, log: s.log };
 }
 
@@ -326,8 +332,139 @@ async function memory(): Promise<void> {
   await stop(app.proc);
 }
 
+// ---- 6. the event store: SQLite against the 0.1.0 NDJSON store, and history on a large store ----
+
+/** The 0.1.0 release (NDJSON segment store), built from git history into the bench folder; undefined without git. */
+function build010(): string | undefined {
+  const dir = join(work, 'v0.1.0');
+  const repo = fileURLToPath(new URL('../../', import.meta.url));
+  try {
+    execFileSync('git', ['-C', repo, 'worktree', 'add', '--detach', dir, RELEASE_010], { stdio: 'ignore' });
+    process.on('exit', () => {
+      try {
+        execFileSync('git', ['-C', repo, 'worktree', 'remove', '--force', dir], { stdio: 'ignore' });
+      } catch {
+        // The folder goes with the bench folder anyway.
+      }
+    });
+    symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
+    execFileSync('node', ['scripts/build.mjs'], { cwd: dir, stdio: 'ignore' });
+    return join(dir, 'bin', 'webhook-listen.js');
+  } catch {
+    return undefined;
+  }
+}
+const RELEASE_010 = '78b0690';
+
+/** One GET, timed. */
+function timedGet(url: string, host?: string): Promise<{ ms: number; status: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = httpRequest(url, { method: 'GET', headers: host ? { host } : {} }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => resolve({ ms: performance.now() - t0, status: res.statusCode ?? 0, bytes }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** POSTs the seed to `url` one after another until stopped; the slowest answer is the listener's worst wait. */
+function probe(url: string): { stop(): Promise<{ worst: number; count: number }> } {
+  const body = readFileSync(SEED);
+  let running = true;
+  let worst = 0;
+  let count = 0;
+  const loop = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => {
+        const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        });
+        req.on('error', () => resolve());
+        req.end(body);
+      });
+      worst = Math.max(worst, performance.now() - t0);
+      count++;
+      await sleep(20);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { worst, count };
+    },
+  };
+}
+
+async function store(): Promise<void> {
+  const old = build010();
+  PIN = CAN_PIN;
+  const contenders: { name: string; start: () => Promise<{ proc: ChildProcess; url: string }> }[] = [
+    { name: 'raw', start: async () => raw().then((s) => ({ proc: s.proc, url: `http://127.0.0.1:${s.match[1]}/my/webhook/url` })) },
+    { name: 'wl', start: async () => webhookListen([]).then((s) => ({ proc: s.proc, url: `${s.url}/my/webhook/url` })) },
+  ];
+  if (old) contenders.push({ name: 'v010', start: async () => webhookListen([], 'v010', [], old).then((s) => ({ proc: s.proc, url: `${s.url}/my/webhook/url` })) });
+  const rps: Record<string, number[]> = { raw: [], wl: [], v010: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of contenders) {
+      const s = await c.start();
+      await load(s.url, { connections: 32, duration: 1 });
+      rps[c.name]!.push((await measure(s.proc, s.url, { connections: 32 })).rps);
+      await stop(s.proc);
+    }
+  }
+  PIN = false;
+  const b = median(rps.raw!);
+  const w = median(rps.wl!);
+  const o = old ? median(rps.v010!) : Number.NaN;
+  row(
+    '6a. throughput with the SQLite store, 32 conns',
+    `raw node:http ${fmt(b)} req/s`,
+    old ? `0.1.0 (NDJSON store) ${fmt(o)} req/s (${fmt(o / b, 2)}× raw)` : '0.1.0 not built (no git history)',
+    `webhook-listen ${fmt(w)} req/s`,
+    `${fmt(w / b, 2)}× raw${old ? `, ${fmt(w / o, 2)}× 0.1.0` : ''}`,
+    '≥ 1× 0.1.0',
+    old ? verdict(w >= o * 0.95) : '',
+  );
+
+  // A store of many events, filled through the listener itself.
+  const many = quick ? 10_000 : 100_000;
+  const dir = mkdtempSync(join(work, 'big-store-'));
+  const filler = await webhookListen(['--keep', String(many * 2)], 'fill', [], BIN, dir);
+  await load(`${filler.url}/my/webhook/url`, { connections: 32, amount: many });
+  await stop(filler.proc);
+  const port = await freePort();
+  const inspectPort = await freePort();
+  const wl = await start([BIN, '--no-tunnel', '--port', String(port), '--inspect-port', String(inspectPort), '--store', dir, '--keep', String(many * 2)], /Waiting for events/, 'history');
+  const listenUrl = `http://127.0.0.1:${port}/my/webhook/url`;
+  await sleep(500);
+  let p = probe(listenUrl);
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => spawn(process.execPath, [BIN, 'events', '--store', dir], { stdio: 'ignore' }).on('exit', () => resolve()));
+  const eventsMs = performance.now() - t0;
+  const duringEvents = await p.stop();
+  p = probe(listenUrl);
+  const page = await timedGet(`http://127.0.0.1:${inspectPort}/_webhook-listen/api/events`, `127.0.0.1:${inspectPort}`);
+  const duringPage = await p.stop();
+  await stop(wl.proc);
+  row(
+    `6b. history on a store of ${many / 1000}k events`,
+    `\`events\` (its own process) ${fmt(eventsMs)} ms; listener's worst answer meanwhile ${fmt(duringEvents.worst, 1)} ms`,
+    '',
+    `inspector's first page (${page.bytes} bytes) ${fmt(page.ms)} ms; listener's worst answer meanwhile ${fmt(duringPage.worst, 1)} ms`,
+    '',
+    'no full scan: both well under 1 s',
+    verdict(eventsMs < 1000 && page.ms < 1000),
+  );
+}
+
 const only = process.argv.find((a) => /^--only=/.test(a))?.slice(7);
-const suites: Record<string, () => Promise<void>> = { throughput, forwarding, tunnel, startup, memory };
+const suites: Record<string, () => Promise<void>> = { throughput, forwarding, tunnel, startup, memory, store };
 for (const [name, fn] of Object.entries(suites)) if (!only || only.split(',').includes(name)) await fn();
 
 const header = ['measure', 'baseline', 'peer', 'webhook-listen', 'ratio / added', 'target', 'verdict'];

@@ -152,7 +152,6 @@ interface EventRowRaw {
 
 const ROW_COLUMNS = 'seq, id, received_at, name, method, path, size, rejected, targets, summary';
 const PRUNE_EVERY = 500;
-const PRUNE_BATCH = 5000;
 
 /** node:sqlite, loaded when a store is opened, not at start-up. */
 const sqlite = (): typeof import('node:sqlite') => process.getBuiltinModule('node:sqlite');
@@ -161,7 +160,7 @@ function openDatabase(file: string): DatabaseSync {
   if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
   const db = new (sqlite().DatabaseSync)(file);
   // The busy timeout first: two listeners opening a new store at once must wait for each other, not fail.
-  db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+  db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;');
   migrate(db);
   return db;
 }
@@ -189,7 +188,7 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
       `INSERT INTO events (id, received_at, method, url, path, query, headers, size, body_size, remote_address, name, targets, rejected, summary, body)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    insertText: d.prepare('INSERT INTO events_text (rowid, text) VALUES (?, ?)'),
+    insertText: d.prepare('INSERT INTO events_text (seq, text) VALUES (?, ?)'),
     insertPending: d.prepare('INSERT OR IGNORE INTO pending (event_id, target, event_seq, attempts, owner, lease_until) VALUES (?, ?, ?, 0, ?, ?)'),
     insertDelivery: d.prepare('INSERT INTO deliveries (event_id, target, final, replay, status, data) VALUES (?, ?, ?, ?, ?, ?)'),
     settle: d.prepare('DELETE FROM pending WHERE event_id = ? AND target = ?'),
@@ -272,8 +271,8 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
       args.push(q.name);
     }
     if (q.grep) {
-      // The trigram index serves LIKE for three characters or more; shorter needles scan the text table.
-      parts.push(`seq IN (SELECT rowid FROM events_text WHERE text LIKE ? ESCAPE '\\')`);
+      // A scan of the small text table (a few MB at 100,000 events), never of the bodies.
+      parts.push(`seq IN (SELECT seq FROM events_text WHERE text LIKE ? ESCAPE '\\')`);
       args.push(`%${q.grep.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
     }
     return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', args };
@@ -281,25 +280,18 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
 
   const prune = (): number =>
     guard(() => {
-      const cut = db.prepare('SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?').get(Math.max(0, options.keep - 1)) as
-        | { seq: number }
-        | undefined;
-      if (!cut || options.keep <= 0) return 0;
+      if (options.keep <= 0) return 0;
+      // Events are only ever added at the new end and pruned from the old one, so the newest `keep` are the seqs
+      // above max - keep: two index look-ups instead of counting rows.
+      const { lo, hi } = db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM events').get() as { lo: number | null; hi: number | null };
+      if (lo === null || hi === null || hi - lo + 1 <= options.keep) return 0;
+      const cut = hi - options.keep + 1;
+      // Set by set: what still has a pending delivery stays, whatever its age.
       const gone = tx(() => {
-        const rows = db
-          .prepare(
-            `DELETE FROM events WHERE seq IN (
-               SELECT seq FROM events WHERE seq < ? AND id NOT IN (SELECT event_id FROM pending) ORDER BY seq LIMIT ${PRUNE_BATCH}
-             ) RETURNING seq, id`,
-          )
-          .all(cut.seq) as { seq: number; id: string }[];
-        const delDeliveries = db.prepare('DELETE FROM deliveries WHERE event_id = ?');
-        const delText = db.prepare('DELETE FROM events_text WHERE rowid = ?');
-        for (const r of rows) {
-          delDeliveries.run(r.id);
-          delText.run(r.seq);
-        }
-        return rows.length;
+        const keep = 'SELECT event_seq FROM pending';
+        db.prepare(`DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE seq < ? AND seq NOT IN (${keep}))`).run(cut);
+        db.prepare(`DELETE FROM events_text WHERE seq < ? AND seq NOT IN (${keep})`).run(cut);
+        return Number(db.prepare(`DELETE FROM events WHERE seq < ? AND seq NOT IN (${keep})`).run(cut).changes);
       });
       // The freed pages go back to the file system instead of the database growing for ever.
       if (gone > 0) db.exec('PRAGMA incremental_vacuum');
