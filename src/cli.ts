@@ -54,7 +54,8 @@ export function parseDuration(value: string): number {
 /** `3000`, `:3000`, `localhost:3000/hook` and full http(s) URLs all name a forward target. */
 export function parseTarget(value: string): string {
   let v = value.trim();
-  if (/^\d+$/.test(v)) v = `http://localhost:${v}`;
+  // A bare port, with or without a path: 3000, 3000/hook, :3000/hook.
+  if (/^\d+(?=$|[/?])/.test(v)) v = `http://localhost:${v}`;
   else if (/^:\d+/.test(v)) v = `http://localhost${v}`;
   else if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) v = `http://${v}`;
   let url: URL;
@@ -66,6 +67,9 @@ export function parseTarget(value: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new InvalidArgumentError(`only http:// and https:// targets can receive webhooks, not ${url.protocol}//.`);
   if (!url.hostname) throw new InvalidArgumentError(`"${value}" has no host.`);
+  // http://21300/hook would go to the IPv4 address 0.0.83.52: a host of digits alone is a slip, not a place.
+  const host = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?([^/:?#]+)/i.exec(v)?.[1] ?? '';
+  if (/^\d+$/.test(host)) throw new InvalidArgumentError(`"${host}" is not a host; for a port on this machine write localhost:${host} (or just ${host}).`);
   return v;
 }
 
@@ -91,6 +95,19 @@ function parseSubdomain(value: string): string {
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, parseTarget(value)];
 }
+
+/** -H "Name: value", repeatable: a header added to (or replacing one of) every forwarded request. */
+function collectHeader(value: string, previous: [string, string][] = []): [string, string][] {
+  const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*:\s*(.*)$/.exec(value);
+  if (!m) throw new InvalidArgumentError('a header is "Name: value", e.g. -H "Authorization: Bearer test".');
+  if (/[\r\n\0]/.test(m[2]!)) throw new InvalidArgumentError('a header value cannot hold a line break.');
+  return [...previous, [m[1]!, m[2]!.trim()]];
+}
+
+/** --insecure (also --skip-verify, as stripe has), for every command that sends to an app. */
+const insecureOption = (): Option => new Option('--insecure', 'accept a self-signed certificate on https targets (alias --skip-verify)');
+const skipVerifyOption = (): Option => new Option('--skip-verify').hideHelp();
+const insecureOf = (opts: { insecure?: boolean; skipVerify?: boolean }): boolean => Boolean(opts.insecure || opts.skipVerify);
 
 function parseNames(value: string): string[] {
   const names = value
@@ -246,8 +263,12 @@ program
   .option('-v, --verbose', 'print headers and the whole body under each event')
   .addOption(withDefault('--max-body <size>', 'largest body accepted; larger ones get 413', parseSize, '10mb'))
   .addOption(forwardTimeout())
-  .option('--retries <n>', 'retries per target after a failed forward (backoff 1 s doubling to 30 s)', parseCount, 25)
+  .option('--retries <n>', 'retries of an event the app answers 5xx/429 (backoff 1 s doubling to 30 s); an unreachable app is waited for', parseCount, 25)
   .addOption(withDefault('--retry-delay <duration>', 'delay before the first retry; it doubles up to 30 s', parseDuration, '1s'))
+  .option('--strict-order', 'deliver event N+1 only after event N succeeded or gave up, even when the app rejected N')
+  .option('-H, --header <header>', 'add or replace a header on forwarded requests, "Name: value" (repeatable; never stored)', collectHeader)
+  .addOption(insecureOption())
+  .addOption(skipVerifyOption())
   .option('--no-resume', 'do not resume deliveries left pending by an earlier run')
   .option('--store <dir>', 'where events are kept (env WEBHOOK_LISTEN_HOME)')
   .option('--keep <n>', 'keep at least this many newest events in the store', parseCount, 10_000)
@@ -291,6 +312,9 @@ Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
           keep: opts.keep as number,
           retries: opts.retries as number,
           retryDelayMs: opts.retryDelay as number,
+          strictOrder: Boolean(opts.strictOrder),
+          insecure: insecureOf(opts),
+          headers: (opts.header as [string, string][] | undefined) ?? [],
           resume: opts.resume !== false,
           tunnel:
             opts.tunnel === false
@@ -355,22 +379,75 @@ program
   .command('replay')
   .description('send stored events again, byte for byte, with Webhook-Listen-Replay: 1')
   .argument('[ids...]', 'event ids or unique prefixes')
-  .option('--last [n]', 'replay the newest n events (default 1)')
+  .option('--last [n]', 'replay the newest n events (default 1; 0 for all)')
   .option('--to <url>', "send here instead of the event's original targets (repeatable)", collect)
   .addOption(forwardTimeout())
+  .addOption(insecureOption())
+  .addOption(skipVerifyOption())
   .option('--json', 'one JSON delivery record per line')
   .option('--no-color', 'no colours')
   .addOption(storeOption())
   .addHelpText('after', '\nExamples:\n  $ webhook-listen replay 01m88nnbk5\n  $ webhook-listen replay --last 3 --to 3000')
-  .action(async (ids: string[], opts: { last?: string | true; to?: string[]; forwardTimeout: number; store?: string } & OutputFlags) => {
+  .action(async (ids: string[], opts: { last?: string | true; to?: string[]; forwardTimeout: number; store?: string; insecure?: boolean; skipVerify?: boolean } & OutputFlags) => {
     const io = commandIO(opts);
     let last: number | undefined;
-    if (opts.last !== undefined) last = opts.last === true ? 1 : parseCount(opts.last);
+    if (opts.last !== undefined) {
+      if (opts.last !== true && !/^\d+$/.test(opts.last))
+        program.error(`error: --last takes a whole number of events (0 for all of them), not "${opts.last}"`, { exitCode: 2 });
+      last = opts.last === true ? 1 : Number(opts.last);
+    }
     if (last === undefined && ids.length === 0) program.error('error: replay needs event ids or --last [n]', { exitCode: 2 });
     const { replayEvents } = await import('./commands/replay.js');
     await runCommand(io, () =>
-      replayEvents({ storeDir: storeOf(opts), ids, last, to: opts.to ?? [], timeoutMs: opts.forwardTimeout }, io),
+      replayEvents({ storeDir: storeOf(opts), ids, last, to: opts.to ?? [], timeoutMs: opts.forwardTimeout, insecure: insecureOf(opts) }, io),
     );
+  });
+
+program
+  .command('pending')
+  .description('list deliveries still owed: per target, attempts, next try, last error')
+  .argument('[ids...]', 'only these events (ids or unique prefixes)')
+  .option('--target <url>', 'only deliveries to this target', parseTarget)
+  .option('--json', 'one JSON record per delivery')
+  .option('--no-color', 'no colours')
+  .addOption(storeOption())
+  .addHelpText('after', '\nExample:\n  $ webhook-listen pending --target http://localhost:3000/my/webhook/url')
+  .action(async (ids: string[], opts: { target?: string; store?: string } & OutputFlags) => {
+    const io = commandIO(opts);
+    const { listPending } = await import('./commands/pending.js');
+    await runCommand(io, () => listPending({ storeDir: storeOf(opts), ids, target: opts.target }, io));
+  });
+
+program
+  .command('cancel')
+  .description('give up on owed deliveries (a running listener drops them within a second)')
+  .argument('[ids...]', 'event ids or unique prefixes')
+  .option('--all', 'every owed delivery (with --target: every one to that target)')
+  .option('--target <url>', 'only deliveries to this target', parseTarget)
+  .option('--json', 'one JSON record per cancelled delivery')
+  .option('--no-color', 'no colours')
+  .addOption(storeOption())
+  .addHelpText('after', '\nExamples:\n  $ webhook-listen cancel 01m88nnbk5\n  $ webhook-listen cancel --all --target 3000')
+  .action(async (ids: string[], opts: { all?: boolean; target?: string; store?: string } & OutputFlags) => {
+    const io = commandIO(opts);
+    if (ids.length === 0 && !opts.all) program.error('error: cancel needs event ids or --all', { exitCode: 2 });
+    const { cancelPending } = await import('./commands/pending.js');
+    await runCommand(io, () => cancelPending({ storeDir: storeOf(opts), ids, all: Boolean(opts.all), target: opts.target }, io));
+  });
+
+program
+  .command('retry')
+  .description('try owed deliveries now instead of waiting for their next retry')
+  .argument('<ids...>', 'event ids or unique prefixes')
+  .option('--target <url>', 'only deliveries to this target', parseTarget)
+  .option('--json', 'one JSON record per delivery')
+  .option('--no-color', 'no colours')
+  .addOption(storeOption())
+  .addHelpText('after', '\nExample:\n  $ webhook-listen retry 01m88nnbk5')
+  .action(async (ids: string[], opts: { target?: string; store?: string } & OutputFlags) => {
+    const io = commandIO(opts);
+    const { retryPending } = await import('./commands/pending.js');
+    await runCommand(io, () => retryPending({ storeDir: storeOf(opts), ids, target: opts.target }, io));
   });
 
 program
@@ -382,6 +459,8 @@ program
   .option('--set <path=value>', 'set a field, e.g. message.contentType=IMAGE (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
   .option('--list', 'list what can be sent')
   .addOption(forwardTimeout())
+  .addOption(insecureOption())
+  .addOption(skipVerifyOption())
   .option('--json', 'JSON records instead of lines')
   .option('-v, --verbose', 'print the whole body sent')
   .option('--no-color', 'no colours')
@@ -389,12 +468,12 @@ program
     'after',
     '\nExamples:\n  $ webhook-listen send --to http://localhost:3000/my/webhook/url\n  $ webhook-listen send image --to 3000\n  $ webhook-listen send --to 3000 --set message.contentType=AUDIO --set message.sender.authUser=true',
   )
-  .action(async (kind: string, opts: { to?: string[]; data?: string; set?: string[]; list?: boolean; forwardTimeout: number } & OutputFlags) => {
+  .action(async (kind: string, opts: { to?: string[]; data?: string; set?: string[]; list?: boolean; forwardTimeout: number; insecure?: boolean; skipVerify?: boolean } & OutputFlags) => {
     const io = commandIO(opts);
     const { listSamples, sendSample } = await import('./commands/send.js');
     if (opts.list) return listSamples(io);
     const data = opts.data !== undefined ? await readData(opts.data).catch((err: Error) => fail(err, io.printer)) : undefined;
-    await runCommand(io, () => sendSample({ kind, to: opts.to ?? [], data, sets: opts.set ?? [], timeoutMs: opts.forwardTimeout }, io));
+    await runCommand(io, () => sendSample({ kind, to: opts.to ?? [], data, sets: opts.set ?? [], timeoutMs: opts.forwardTimeout, insecure: insecureOf(opts) }, io));
   });
 
 program

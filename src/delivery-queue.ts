@@ -1,23 +1,35 @@
 import type { DeliveryResult, EventLocation, WebhookEvent } from './event.js';
 import type { Deliverer } from './delivery.js';
 
+/** No HTTP answer at all: the app is down or unreachable, which holds every event for that target, in order. */
+export function isOutage(result: DeliveryResult): boolean {
+  return result.error !== undefined && result.error !== 'INVALID' && result.error !== 'TLS' && result.error !== 'CANCELLED';
+}
+
 /**
- * Whether another attempt could succeed: no answer, or a 5xx/429. 4xx is the app's final word, and so is 508: a
- * webhook-listen down the line saw its own event come back (a forward loop), which no retry mends.
+ * Whether the app's answer asks for another try: 5xx, 429, 408. Anything else it answered is its final word (4xx,
+ * a redirect), and so is 508: a webhook-listen down the line saw its own event come back (a forward loop).
  */
 export function isRetryable(result: DeliveryResult): boolean {
-  if (result.error) return result.error !== 'INVALID';
+  if (result.error) return isOutage(result);
   const s = result.status ?? 0;
   return (s >= 500 && s !== 508) || s === 429 || s === 408;
 }
 
 export interface QueueOptions {
   deliverer: Deliverer;
-  /** Attempts after the first one. */
+  /** Attempts after the first one, for an event the app answers 5xx/429 (an outage does not use them up). */
   retries: number;
   firstDelayMs: number;
   maxDelayMs: number;
+  /**
+   * Event N+1 goes to a target only after event N succeeded or gave up, even when the app answered N with a 5xx.
+   * Without it, only an outage (no answer) holds the line; a rejected event retries on its own.
+   */
+  strictOrder?: boolean;
   onResult(result: DeliveryResult, event: WebhookEvent): void;
+  /** A target that was unreachable answers again; `waiting` events flow to it now. */
+  onBack?(target: string, waiting: number): void;
   /** Where jobs deep in a queue keep their event instead of memory (the store). */
   spill?: Spill;
   /** Jobs a target holds in memory before further ones are spilled. */
@@ -35,10 +47,17 @@ export interface Spill {
 }
 
 interface Job {
+  id: string;
   /** Absent while the job is spilled: read back from `at` when its turn comes. */
   event?: WebhookEvent;
   at?: EventLocation;
+  /** Attempts so far, for numbering them (resumed jobs start from the store's count). */
   attempts: number;
+  /** Times the app answered with a retryable status: what --retries bounds (an outage does not count). */
+  rejections: number;
+  /** When a job the app rejected may be tried again (ms since epoch). */
+  dueAt?: number;
+  cancelled?: boolean;
 }
 
 /** A FIFO with O(1) shift however long it gets (Array#shift copies large arrays). */
@@ -61,14 +80,31 @@ class Fifo<T> {
       this.head = 0;
     }
   }
+  /** Removes matching items (O(n): for cancels, not the hot path); returns how many. */
+  remove(match: (item: T) => boolean): number {
+    const before = this.length;
+    this.items = this.items.slice(this.head).filter((i) => !match(i));
+    this.head = 0;
+    return before - this.items.length;
+  }
+  find(match: (item: T) => boolean): T | undefined {
+    for (let i = this.head; i < this.items.length; i++) if (match(this.items[i]!)) return this.items[i];
+    return undefined;
+  }
 }
 
 interface Lane {
   jobs: Fifo<Job>;
-  /** The lane's worker while it runs. */
+  /** Events the app rejected (5xx/429), each waiting for its own next try; oldest due first. */
+  retrying: Job[];
+  /** Set while the target is unreachable. */
+  outage?: { delay: number };
   worker?: Promise<void>;
   timer?: NodeJS.Timeout;
   wake?: () => void;
+  inFlight?: Job;
+  /** Asleep only until a rejected event is due: a new event must wake it, it need not wait. */
+  idleUntilDue?: boolean;
 }
 
 export interface DeliveryQueue {
@@ -79,6 +115,10 @@ export interface DeliveryQueue {
   enqueue(event: WebhookEvent | undefined, target: string, previousAttempts?: number, at?: EventLocation): void;
   /** Starts sending (a queue made `paused` holds its jobs until then). */
   start(): void;
+  /** Drops waiting deliveries of this event (to one target, or all); true when one was found. */
+  cancel(eventId: string, target?: string): boolean;
+  /** Tries waiting deliveries of this event now (to one target, or all); true when one was found. */
+  retryNow(eventId: string, target?: string): boolean;
   /** Jobs not yet finished, over all targets. */
   pending(): number;
   /** Resolves once every job has finished, or after `ms`. */
@@ -94,7 +134,19 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-/** One ordered queue per target: event N+1 goes to a target only after event N succeeded or gave up there. */
+/** Seconds or an HTTP date in a Retry-After header, as milliseconds from now; undefined when absent or odd. */
+export function retryAfterMs(result: DeliveryResult, now = Date.now()): number | undefined {
+  const value = result.response?.headers.find(([k]) => k.toLowerCase() === 'retry-after')?.[1]?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * One queue per target. An outage (no answer) holds the whole line in order until the app is back; an event the app
+ * rejects (5xx/429) retries on its own backoff while later ones keep flowing, unless `strictOrder`.
+ */
 export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
   const lanes = new Map<string, Lane>();
   const idleWaiters = new Set<() => void>();
@@ -102,9 +154,10 @@ export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
   let closed = false;
   let paused = options.paused === true;
 
+  const laneSize = (l: Lane): number => l.jobs.length + l.retrying.length;
   const count = (): number => {
     let n = 0;
-    for (const l of lanes.values()) n += l.jobs.length;
+    for (const l of lanes.values()) n += laneSize(l);
     return n;
   };
   const checkIdle = (): void => {
@@ -112,68 +165,161 @@ export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
     for (const w of idleWaiters) w();
     idleWaiters.clear();
   };
-  const done = (lane: Lane): void => {
-    lane.jobs.shift();
+  const backoff = (attempts: number): number => Math.min(options.firstDelayMs * 2 ** (attempts - 1), options.maxDelayMs);
+  const wait = (lane: Lane, ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      lane.timer = setTimeout(resolve, ms);
+      lane.wake = resolve;
+    }).then(() => {
+      if (lane.timer) clearTimeout(lane.timer);
+      lane.timer = undefined;
+      lane.wake = undefined;
+    });
+
+  /** The next job to try: a rejected one whose time has come (it is older), else the head of the line. */
+  const next = (lane: Lane): { job: Job; retry: boolean } | { waitMs: number } | undefined => {
+    const due = lane.retrying[0];
+    const now = Date.now();
+    if (due && due.dueAt! <= now) return { job: due, retry: true };
+    const head = lane.jobs.peek();
+    if (head) return { job: head, retry: false };
+    if (due) return { waitMs: due.dueAt! - now };
+    return undefined;
+  };
+  const settle = (lane: Lane, job: Job, retry: boolean): void => {
+    if (retry) lane.retrying.splice(lane.retrying.indexOf(job), 1);
+    else if (lane.jobs.peek() === job) lane.jobs.shift();
+  };
+  const load = (job: Job, target: string): WebhookEvent | undefined => {
+    if (job.event) return job.event;
+    try {
+      return (job.event = options.spill!.load(job.at!));
+    } catch (err) {
+      // The store lost it (deleted or damaged by hand): nothing left to deliver, but never silently.
+      options.onLost?.(target, job.at!, err as Error);
+      return undefined;
+    }
   };
 
   const work = async (lane: Lane, target: string): Promise<void> => {
-    while (lane.jobs.length > 0 && !closed) {
-      const job = lane.jobs.peek()!;
-      if (!job.event) {
-        try {
-          job.event = options.spill!.load(job.at!);
-        } catch (err) {
-          // The store lost it (deleted or damaged by hand): nothing left to deliver, but never silently.
-          options.onLost?.(target, job.at!, err as Error);
-          done(lane);
-          continue;
-        }
+    while (!closed) {
+      const pick = next(lane);
+      if (!pick) break;
+      if ('waitMs' in pick) {
+        lane.idleUntilDue = true;
+        await wait(lane, pick.waitMs);
+        lane.idleUntilDue = false;
+        continue;
       }
-      const event = job.event;
-      job.attempts++;
-      const { result } = await options.deliverer.deliver(event, target, job.attempts);
-      if (isRetryable(result) && job.attempts <= options.retries) {
+      const { job, retry } = pick;
+      const event = load(job, target);
+      if (!event) {
+        settle(lane, job, retry);
+        continue;
+      }
+      lane.inFlight = job;
+      const { result } = await options.deliverer.deliver(event, target, job.attempts + 1);
+      lane.inFlight = undefined;
+      if (job.cancelled) continue;
+      if (isOutage(result)) {
+        // The app is not there: everything for it waits, in order, without using up this event's retries.
+        const delay = lane.outage ? Math.min(lane.outage.delay * 2, options.maxDelayMs) : options.firstDelayMs;
+        lane.outage = { delay };
+        job.attempts++;
         result.final = false;
-        if (closed) {
-          options.onResult(result, event);
-          break;
-        }
-        const delay = Math.min(options.firstDelayMs * 2 ** (job.attempts - 1), options.maxDelayMs);
         result.retryInMs = delay;
         options.onResult(result, event);
-        await new Promise<void>((resolve) => {
-          lane.timer = setTimeout(resolve, delay);
-          lane.wake = resolve;
-        });
-        lane.timer = undefined;
-        lane.wake = undefined;
+        if (closed) break;
+        await wait(lane, delay);
+        continue;
+      }
+      if (lane.outage) {
+        lane.outage = undefined;
+        options.onBack?.(target, laneSize(lane));
+      }
+      job.attempts++;
+      if (isRetryable(result) && job.rejections < options.retries) {
+        job.rejections++;
+        const delay = Math.max(retryAfterMs(result) ?? 0, backoff(job.rejections));
+        result.final = false;
+        result.retryInMs = delay;
+        options.onResult(result, event);
+        if (closed) break;
+        if (options.strictOrder) {
+          await wait(lane, delay);
+          continue;
+        }
+        // Only this event waits; the line moves on.
+        settle(lane, job, retry);
+        job.dueAt = Date.now() + delay;
+        const at = lane.retrying.findIndex((j) => j.dueAt! > job.dueAt!);
+        lane.retrying.splice(at === -1 ? lane.retrying.length : at, 0, job);
         continue;
       }
       options.onResult(result, event);
-      done(lane);
+      settle(lane, job, retry);
     }
     lane.worker = undefined;
     checkIdle();
   };
+  const run = (lane: Lane, target: string): void => {
+    if (!paused && !closed) lane.worker ??= work(lane, target);
+  };
+  const lanesFor = (target?: string): [string, Lane][] => [...lanes].filter(([t]) => !target || t === target);
 
   return {
     enqueue(event, target, previousAttempts = 0, at) {
       if (closed) return;
       let lane = lanes.get(target);
       if (!lane) {
-        lane = { jobs: new Fifo() };
+        lane = { jobs: new Fifo(), retrying: [] };
         lanes.set(target, lane);
       }
-      // A burst faster than the app must not grow memory with every body: deep in the queue, keep only where it is.
-      if (at && options.spill && (!event || lane.jobs.length >= inMemory)) lane.jobs.push({ at, attempts: previousAttempts });
-      else if (event) lane.jobs.push({ event, attempts: previousAttempts });
-      else return;
-      if (!paused) lane.worker ??= work(lane, target);
+      const id = event?.id ?? at?.id;
+      if (!id) return;
+      // A burst faster than the app must not grow memory with every body: deep in the queue, keep only its id.
+      if (at && options.spill && (!event || lane.jobs.length >= inMemory)) lane.jobs.push({ id, at, attempts: previousAttempts, rejections: 0 });
+      else if (event) lane.jobs.push({ id, event, attempts: previousAttempts, rejections: 0 });
+      if (lane.idleUntilDue) lane.wake?.();
+      run(lane, target);
     },
     start() {
       if (!paused) return;
       paused = false;
-      for (const [target, lane] of lanes) lane.worker ??= work(lane, target);
+      for (const [target, lane] of lanes) run(lane, target);
+    },
+    cancel(eventId, target) {
+      let found = false;
+      for (const [, lane] of lanesFor(target)) {
+        const mine = (j: Job): boolean => j.id === eventId;
+        if (lane.inFlight && mine(lane.inFlight)) {
+          lane.inFlight.cancelled = true;
+          found = true;
+        }
+        const before = lane.retrying.length;
+        lane.retrying = lane.retrying.filter((j) => !mine(j));
+        if (lane.jobs.remove(mine) > 0 || lane.retrying.length < before) found = true;
+        lane.wake?.();
+      }
+      checkIdle();
+      return found;
+    },
+    retryNow(eventId, target) {
+      let found = false;
+      for (const [t, lane] of lanesFor(target)) {
+        const waiting = lane.retrying.find((j) => j.id === eventId);
+        if (waiting) {
+          waiting.dueAt = 0;
+          lane.retrying.sort((a, b) => a.dueAt! - b.dueAt!);
+          found = true;
+        }
+        if (lane.jobs.find((j) => j.id === eventId)) found = true;
+        if (found) {
+          lane.wake?.();
+          run(lane, t);
+        }
+      }
+      return found;
     },
     pending: count,
     idle(ms) {
@@ -190,10 +336,7 @@ export function createDeliveryQueue(options: QueueOptions): DeliveryQueue {
     },
     async close(ms) {
       closed = true;
-      for (const lane of lanes.values()) {
-        if (lane.timer) clearTimeout(lane.timer);
-        lane.wake?.();
-      }
+      for (const lane of lanes.values()) lane.wake?.();
       const workers = [...lanes.values()].map((l) => l.worker).filter(Boolean);
       await Promise.race([Promise.all(workers), sleep(ms)]);
       for (const w of idleWaiters) w();

@@ -1,5 +1,5 @@
 import type { Agent } from 'undici';
-import { type DeliveryResult, type WebhookEvent, headerValue } from './event.js';
+import { type AppResponse, type DeliveryResult, RESPONSE_KEEP, type WebhookEvent, headerValue } from './event.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -32,8 +32,12 @@ export function targetUrl(target: string, event: Pick<WebhookEvent, 'url'>): str
   return `${origin}${event.url.startsWith('/') ? event.url : '/' + event.url}`;
 }
 
-/** The headers sent to the app: the sender's, minus hop-by-hop ones, plus forwarding and id headers (flat list). */
+/**
+ * The headers sent to the app: the sender's, minus hop-by-hop ones, plus forwarding and id headers, then `extra`
+ * (which replaces a header of the same name: --header, or the replay mark). A flat list.
+ */
 export function forwardHeaders(event: WebhookEvent, extra: [string, string][] = []): string[] {
+  const replaced = new Set(extra.map(([k]) => k.toLowerCase()));
   const named = new Set(
     (headerValue(event.headers, 'connection') ?? '')
       .split(',')
@@ -44,7 +48,8 @@ export function forwardHeaders(event: WebhookEvent, extra: [string, string][] = 
   const seen = new Set<string>();
   for (const [k, v] of event.headers) {
     const lower = k.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
+    // A sender cannot pass its request off as a replay: that mark is ours to add.
+    if (HOP_BY_HOP.has(lower) || named.has(lower) || replaced.has(lower) || lower === 'webhook-listen-replay') continue;
     if (lower === 'x-forwarded-for' || lower === 'x-forwarded-host' || lower === 'x-forwarded-proto') {
       seen.add(lower);
       if (lower === 'x-forwarded-for' && event.remoteAddress) {
@@ -92,6 +97,8 @@ function describeError(err: unknown, url: string, timeoutMs: number): { error: s
   } catch {
     // keep the raw text
   }
+  if (TLS_CODES.has(code))
+    return { error: 'TLS', message: `${where} has a certificate this machine does not trust (${code}) — for a local self-signed one, add --insecure` };
   if (code === 'UND_ERR_CONNECT_TIMEOUT')
     return { error: 'TIMEOUT', message: `could not connect to ${where} within ${connectTimeoutMs(timeoutMs) / 1000}s — is the host right and up?` };
   if (e.name === 'TimeoutError' || e.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
@@ -116,6 +123,50 @@ function describeError(err: unknown, url: string, timeoutMs: number): { error: s
 
 export interface DelivererOptions {
   timeoutMs: number;
+  /** Accept a self-signed or otherwise unverifiable certificate on https targets (--insecure). */
+  insecure?: boolean;
+  /** Added to (or replacing) the headers of every forwarded request (--header), never stored. */
+  headers?: [string, string][];
+}
+
+/** Certificate errors: retrying cannot help, --insecure can. */
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_NOT_YET_VALID',
+]);
+
+/** Reads the app's answer, keeping the first RESPONSE_KEEP bytes and counting the rest. */
+async function readAnswer(body: AsyncIterable<Buffer>, keepAll: boolean): Promise<{ kept: Buffer; size: number }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let kept = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (keepAll || kept < RESPONSE_KEEP) {
+      const part = keepAll ? chunk : chunk.subarray(0, RESPONSE_KEEP - kept);
+      chunks.push(part);
+      kept += part.length;
+    }
+  }
+  return { kept: Buffer.concat(chunks, kept), size };
+}
+
+/** The part of an answer kept with the delivery: text when it is UTF-8, else base64. */
+export function appResponse(headers: [string, string][], kept: Buffer, size: number): AppResponse {
+  const body = kept.subarray(0, RESPONSE_KEEP);
+  const { isUtf8 } = process.getBuiltinModule('node:buffer');
+  const out: AppResponse = { headers, size };
+  if (body.length > 0) {
+    if (isUtf8(body)) out.body = body.toString('utf8');
+    else out.bodyBase64 = body.toString('base64');
+  }
+  if (size > body.length) out.truncated = true;
+  return out;
 }
 
 // undici takes ~120 ms to import: loaded on first use (or warmed by warm()), never on the start-up path.
@@ -147,7 +198,11 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     async deliver(event, target, attempt, opts = {}) {
       // No await once loaded, so the request is dispatched before deliver() returns (passthrough overlaps on it).
       const { Agent, errors, request } = undiciLoaded ?? (await loadUndici());
-      agent ??= new Agent({ keepAliveTimeout: 4_000, connections: 16, connect: { timeout: connectTimeoutMs(options.timeoutMs) } });
+      agent ??= new Agent({
+        keepAliveTimeout: 4_000,
+        connections: 16,
+        connect: { timeout: connectTimeoutMs(options.timeoutMs), ...(options.insecure ? { rejectUnauthorized: false } : {}) },
+      });
       const started = performance.now();
       let url = target;
       const base = {
@@ -162,7 +217,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
         const hasBody = event.method !== 'GET' && event.method !== 'HEAD';
         const res = await request(url, {
           method: event.method as 'POST',
-          headers: forwardHeaders(event, opts.extraHeaders),
+          headers: forwardHeaders(event, [...(options.headers ?? []), ...(opts.extraHeaders ?? [])]),
           body: hasBody || event.body.length > 0 ? event.body : undefined,
           dispatcher: agent,
           // undici's own timers, not AbortSignal.timeout(): on Node 20 that one halved forwarding throughput
@@ -170,7 +225,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
           headersTimeout: options.timeoutMs,
           bodyTimeout: options.timeoutMs,
         });
-        const body = Buffer.from(await res.body.arrayBuffer());
+        const { kept, size } = await readAnswer(res.body, opts.keepResponse === true);
         const headers: [string, string][] = [];
         for (const [k, v] of Object.entries(res.headers)) {
           if (v === undefined) continue;
@@ -183,8 +238,13 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
           status: res.statusCode,
           durationMs: Math.round(performance.now() - started),
           at: new Date().toISOString(),
+          response: appResponse(headers, kept, size),
         };
-        return opts.keepResponse ? { result, response: { status: res.statusCode, headers, body } } : { result };
+        if (res.statusCode >= 300 && res.statusCode < 400) {
+          const location = headers.find(([k]) => k === 'location')?.[1];
+          result.message = `the app redirected${location ? ` to ${location}` : ''} — webhooks are not followed through redirects; forward to ${location ? 'that URL' : 'the final URL'} instead`;
+        }
+        return opts.keepResponse ? { result, response: { status: res.statusCode, headers, body: kept } } : { result };
       } catch (err) {
         const { error, message } =
           err instanceof errors.InvalidArgumentError
@@ -204,7 +264,8 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       }
     },
     close() {
-      closing ??= agent ? agent.close().catch(() => undefined) : Promise.resolve();
+      // destroy(), not close(): close() waits for requests in flight, up to --forward-timeout (30 s by default).
+      closing ??= agent ? agent.destroy().catch(() => undefined) : Promise.resolve();
       return closing;
     },
   };

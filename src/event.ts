@@ -273,6 +273,19 @@ export interface EventLocation {
   id: string;
 }
 
+export interface AppResponse {
+  headers: [string, string][];
+  body?: string;
+  bodyBase64?: string;
+  /** The body's full size in bytes. */
+  size: number;
+  /** Only the first RESPONSE_KEEP bytes were kept. */
+  truncated?: boolean;
+}
+
+/** How much of an app's answer is kept with each delivery attempt. */
+export const RESPONSE_KEEP = 64 * 1024;
+
 /** What happened when one event was sent to one target once. */
 export interface DeliveryResult {
   eventId: string;
@@ -294,5 +307,7 @@ export interface DeliveryResult {
   replay?: boolean;
   /** A replay whose body or headers were edited first (in the inspector). */
   edited?: boolean;
+  /** What the app answered: headers, and the body's first 64 KB (text, or base64 when not UTF-8) with its full size. */
+  response?: AppResponse;
   at: string;
 }

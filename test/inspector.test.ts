@@ -113,3 +113,31 @@ test('inspector header: the public URL and the tunnel state, live', { skip: !has
   await page.locator('#tunnel[data-state="open"]').waitFor({ timeout: 20_000 });
   assert.equal(await tunnel.locator('[data-role="public-url"]').textContent(), ready.publicUrl, 'the same URL again');
 });
+
+test('inspector: the app answer of each attempt, and Retry now / Cancel pending on a waiting event', { skip: !hasChromium() && 'no /usr/bin/chromium' }, async (t) => {
+  const app = await startApp();
+  app.respondWith((_r, res) => {
+    res.writeHead(500, { 'content-type': 'text/plain' });
+    res.end('boom: handler crashed\nstack…');
+  });
+  const wl = await startListening(['-f', app.url, '--inspect-port', '0', '--retry-delay', '30s']);
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await wl.cleanup();
+    await app.close();
+  });
+  const { id } = JSON.parse((await postJson(wl.url, seedBytes())).text) as { id: string };
+  await app.waitForCount(1);
+  const page = await browser.newPage();
+  await page.goto(wl.ready.inspectorUrl as string);
+  await page.locator(`#events li[data-id="${id}"]`).click();
+  await page.locator('[data-role="answer"] summary', { hasText: 'boom: handler crashed' }).waitFor({ timeout: 10_000 });
+  await page.locator('[data-role="retry-now"]').click();
+  await app.waitForCount(2, 5_000);
+  await page.locator('[data-role="cancel-pending"]').click();
+  await page.locator('#toast', { hasText: 'gave up on 1 waiting delivery' }).waitFor({ timeout: 5_000 });
+  await wl.cli.waitForOutput(/cancelled: /, 5_000, 'stderr');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(app.received.length, 2, 'no more attempts after cancel');
+});

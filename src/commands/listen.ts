@@ -1,6 +1,6 @@
 import { type DecodedBody, type DeliveryResult, type WebhookEvent, decodeBody } from '../event.js';
 import { type Answer, ListenError, type ListenerHandle, startListener } from '../listener.js';
-import { type EventDescription, type PendingJob, type StoreHandle, StoreError, openStore } from '../store/index.js';
+import { type ControlRequest, type EventDescription, type PendingJob, type StoreHandle, StoreError, openStore } from '../store/index.js';
 import { createDeliverer } from '../delivery.js';
 import { createDeliveryQueue } from '../delivery-queue.js';
 import { type Summary, summarize, summaryText } from '../format/summary.js';
@@ -25,6 +25,12 @@ export interface ListenOptions {
   keep: number;
   retries: number;
   retryDelayMs: number;
+  /** Event N+1 only after event N succeeded or gave up, even when the app rejected N (--strict-order). */
+  strictOrder?: boolean;
+  /** Accept self-signed certificates on https targets (--insecure). */
+  insecure?: boolean;
+  /** Headers added to (or replacing) those of every forwarded request (--header); never stored. */
+  headers?: [string, string][];
   resume: boolean;
   /**
    * Off, or the localtunnel server to use; the name to ask for (else the one kept in the store, or a new one when
@@ -51,8 +57,12 @@ const TUNNEL_BANNER_WAIT_MS = 8000;
 const DRAIN_MS = 3000;
 const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'trailer']);
 const TUNNEL_CHECK_MS = 30_000;
-/** How often leases on pending deliveries are renewed (they last 10 s) and the database file is checked. */
-const KEEPER_MS = 3000;
+/** How often requests from other terminals (cancel, retry) are read and the database file is checked. */
+const KEEPER_MS = 1000;
+/** Leases are renewed every this many keeper ticks (they last 10 s). */
+const RENEW_EVERY = 3;
+/** After this many events, a name given to --events that never came is pointed out, once. */
+const EVENTS_HINT_AFTER = 100;
 /** Ids this process gave out, to know its own events when they come back (a forward loop); bounded. */
 const OWN_IDS_MAX = 50_000;
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1', '0.0.0.0', '[::]']);
@@ -127,7 +137,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   } catch (err) {
     throw new RunError((err as Error).message, { cause: err });
   }
-  const deliverer = createDeliverer({ timeoutMs: options.forwardTimeoutMs });
+  const deliverer = createDeliverer({ timeoutMs: options.forwardTimeoutMs, insecure: options.insecure, headers: options.headers });
   // Said once per episode and kind of write: the first failure, then once that kind of write works again.
   const failing = new Set<string>();
   const record = (write: () => void, what: string): boolean => {
@@ -159,7 +169,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   const onResult = (result: DeliveryResult, event: WebhookEvent): void => {
     inspector?.publishDelivery(result);
     if (result.final) {
-      if (result.status !== undefined && result.status < 400) stats.delivered++;
+      if (result.status !== undefined && result.status < 300) stats.delivered++;
       else stats.failed++;
     }
     record(() => store.appendDelivery(result), 'delivery results are not saved');
@@ -168,6 +178,9 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   const queue = createDeliveryQueue({
     deliverer,
     paused: true,
+    strictOrder: options.strictOrder,
+    onBack: (target, waiting) =>
+      printer.info(`${target} answers again${waiting ? `: ${waiting} waiting ${waiting === 1 ? 'event flows' : 'events flow'} to it now` : ''}`),
     retries: options.retries,
     firstDelayMs: options.retryDelayMs,
     maxDelayMs: 30_000,
@@ -187,7 +200,23 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       );
     },
   });
-  const wanted = options.events?.length ? new Set(options.events) : undefined;
+  // Names are matched case-insensitively; `check_run` also matches `check_run.created`.
+  const wanted = options.events?.length ? new Set(options.events.map((n) => n.toLowerCase())) : undefined;
+  const seenNames = new Set<string>();
+  const isWanted = (name: string | null): boolean => {
+    if (!wanted) return true;
+    if (!name) return false;
+    const lower = name.toLowerCase();
+    if (stats.received <= EVENTS_HINT_AFTER) seenNames.add(lower);
+    return wanted.has(lower) || wanted.has(lower.split('.')[0]!);
+  };
+  const hintNames = (): void => {
+    const never = options.events!.filter((n) => ![...seenNames].some((s) => s === n.toLowerCase() || s.split('.')[0] === n.toLowerCase()));
+    if (never.length)
+      printer.info(
+        `--events ${never.join(', ')}: no such event in the first ${EVENTS_HINT_AFTER}; names seen: ${[...seenNames].slice(0, 8).join(', ') || 'none'}`,
+      );
+  };
   const [first, ...rest] = options.targets;
 
   const show = (event: WebhookEvent, summary: Summary, decoded: DecodedBody): void => {
@@ -205,7 +234,8 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     ownIds.add(event.id);
     if (ownIds.size > OWN_IDS_MAX) ownIds.delete(ownIds.values().next().value!);
     if (!event.rejected && cameBack(event, ownIds)) event.rejected = 'loop';
-    if (!event.rejected && wanted && !(event.name && wanted.has(event.name))) event.rejected = 'filtered';
+    if (!event.rejected && !isWanted(event.name)) event.rejected = 'filtered';
+    if (wanted && stats.received === EVENTS_HINT_AFTER) hintNames();
     const forward = !event.rejected;
     event.targets = forward ? [...options.targets] : [];
     // One decode and one summary per event, shared by the store, the printer and the inspector.
@@ -270,10 +300,23 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   const resumed = claim();
   // Leases are renewed well within their 10 s; deliveries another listener gave up (or died holding) are taken over;
   // a database deleted or replaced by hand is noticed.
+  let controlSeen = 0;
+  record(() => (controlSeen = store.controlHead()), 'cancel and retry from other terminals are not seen');
+  let ticks = 0;
   const keeper = setInterval(() => {
-    record(() => store.renewLeases(), 'leases on pending deliveries cannot be renewed');
-    const taken = claim();
-    if (taken) printer.info(`took over ${taken} pending ${taken === 1 ? 'delivery' : 'deliveries'} whose listener stopped`);
+    if (++ticks % RENEW_EVERY === 0) {
+      record(() => store.renewLeases(), 'leases on pending deliveries cannot be renewed');
+      const taken = claim();
+      if (taken) printer.info(`took over ${taken} pending ${taken === 1 ? 'delivery' : 'deliveries'} whose listener stopped`);
+    }
+    // `webhook-listen cancel` and `retry` (or the inspector) in another process: act on what this listener holds.
+    let requests: ControlRequest[] = [];
+    record(() => (requests = store.controlSince(controlSeen)), 'cancel and retry from other terminals are not seen');
+    for (const r of requests) {
+      controlSeen = r.seq;
+      if (r.action === 'cancel' && queue.cancel(r.eventId, r.target)) printer.info(`cancelled: ${r.eventId.slice(0, 12)} → ${r.target ?? 'every target'}`);
+      if (r.action === 'retry' && queue.retryNow(r.eventId, r.target)) printer.info(`retrying now: ${r.eventId.slice(0, 12)} → ${r.target ?? 'every target'}`);
+    }
     try {
       const replaced = store.checkFile();
       if (replaced) printer.warn(replaced);
@@ -373,6 +416,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   if (resumed > 0)
     printer.info(`resuming ${resumed} pending ${resumed === 1 ? 'delivery' : 'deliveries'} from an earlier run (--no-resume skips them)`);
   queue.start();
+  void probeTargets(options.targets, printer);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -482,6 +526,34 @@ async function openTunnel(
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** One TCP connect to each target at start, so "your app is not running" is the first line, not the first retry. */
+async function probeTargets(targets: string[], printer: Printer): Promise<void> {
+  const { connect } = process.getBuiltinModule('node:net');
+  for (const target of targets) {
+    let u: URL;
+    try {
+      u = new URL(target);
+    } catch {
+      continue;
+    }
+    const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host, port, timeout: 1000 });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('timeout', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+    });
+    if (refused) printer.info(`nothing is listening on ${u.host} yet — events will wait for it`);
+  }
 }
 
 /** A secret for the liveness path: from the CSPRNG when a tunnel publishes it (node:crypto is loaded then anyway). */

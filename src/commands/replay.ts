@@ -13,6 +13,7 @@ export interface ReplayOptions {
   last?: number;
   to: string[];
   timeoutMs: number;
+  insecure?: boolean;
 }
 
 export const REPLAY_HEADER: [string, string] = ['Webhook-Listen-Replay', '1'];
@@ -43,23 +44,34 @@ export async function sendAgain(event: WebhookEvent, targets: string[], edited: 
   return results;
 }
 
-/** `webhook-listen replay`: sends stored events again, byte for byte; true when every one got a 2xx/3xx. */
+/** `webhook-listen replay`: sends stored events again, byte for byte; true when every one got a 2xx. */
 export async function replayEvents(options: ReplayOptions, io: CommandIO): Promise<boolean> {
   const store = openHistory(options.storeDir, (w) => io.printer.warn(w));
-  const deliverer = createDeliverer({ timeoutMs: options.timeoutMs });
+  const deliverer = createDeliverer({ timeoutMs: options.timeoutMs, insecure: options.insecure });
   let allOk = true;
   try {
-    // The newest n, oldest of them first, or the ids as named.
-    const rows = options.last !== undefined ? store.list({ limit: options.last }).reverse() : pickEvents(store, options.ids);
-    if (rows.length === 0) throw new RunError('name the events to replay: an id (or prefix), or --last [n]');
-    const jobs = rows.map((row) => {
+    // The newest n (0: all), oldest of them first, or the ids as named.
+    const rows = options.last !== undefined ? store.list({ limit: options.last > 0 ? options.last : -1 }).reverse() : pickEvents(store, options.ids);
+    const jobs: { id: string; targets: string[] }[] = [];
+    for (const row of rows) {
+      // A body refused for its size was never kept: there is nothing to send again.
+      if (row.rejected === 'too-large') {
+        io.printer.warn(`event ${row.id} was refused with 413 (over --max-body), so its body was not kept — not replayed`);
+        allOk = false;
+        continue;
+      }
       const targets = options.to.length ? options.to : row.targets;
-      if (targets.length === 0) throw new RunError(`event ${row.id} was not forwarded anywhere when it arrived — pass --to <url>`);
-      return { id: row.id, targets };
-    });
+      if (targets.length === 0) {
+        io.printer.warn(`event ${row.id} was not forwarded anywhere when it arrived${row.rejected ? ` (${row.rejected})` : ''} — not replayed; pass --to <url> to send it`);
+        allOk = false;
+        continue;
+      }
+      jobs.push({ id: row.id, targets });
+    }
+    if (jobs.length === 0) throw new RunError('nothing to replay: name events that were forwarded, or pass --to <url>');
     for (const { id, targets } of jobs) {
       const results = await sendAgain(readWhole(store, id), targets, false, { deliverer, store, printer: io.printer });
-      if (results.some((r) => r.status === undefined || r.status >= 400)) allOk = false;
+      if (results.some((r) => r.status === undefined || r.status >= 300)) allOk = false;
     }
   } finally {
     store.close();

@@ -12,6 +12,7 @@ export interface SendOptions {
   data?: Buffer;
   sets: string[];
   timeoutMs: number;
+  insecure?: boolean;
 }
 
 /** `send --list`: what can be sent. */
@@ -102,7 +103,7 @@ export async function sendSample(options: SendOptions, io: CommandIO): Promise<b
   };
   const decoded = decodeBody(event);
   io.printer.event(event, summarize(event, decoded), decoded);
-  const deliverer = createDeliverer({ timeoutMs: options.timeoutMs });
+  const deliverer = createDeliverer({ timeoutMs: options.timeoutMs, insecure: options.insecure });
   let allOk = true;
   try {
     for (const target of options.to) {

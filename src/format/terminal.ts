@@ -1,8 +1,8 @@
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { DecodedBody, DeliveryResult, WebhookEvent } from '../event.js';
+import { type DecodedBody, type DeliveryResult, RESPONSE_KEEP, type WebhookEvent } from '../event.js';
 import type { Printer, ReadyInfo, TunnelNotice } from './printer.js';
 import { coalesced } from './output.js';
-import { type Piece, type Summary, deliveryStatus, formatSize, joinPieces, summaryPieces } from './summary.js';
+import { type Piece, type Summary, deliveryStatus, formatClock, formatSize, joinPieces, summaryPieces } from './summary.js';
 
 /**
  * Makes text from a payload safe to print: escape sequences, other control characters and
@@ -138,26 +138,49 @@ export function prettyBody(decoded: DecodedBody, event: WebhookEvent): string {
   return neutralise(text, true);
 }
 
-export function deliveryLine(r: DeliveryResult, c: ChalkInstance): string {
+/** The first line of what the app answered, for a glance: neutralised, cut to `width`. */
+function answerLine(r: DeliveryResult, width: number): string | undefined {
+  const body = r.response?.body;
+  if (body === undefined) return r.response?.bodyBase64 ? `(binary answer, ${formatSize(r.response.size)})` : undefined;
+  const first = body.split('\n').find((l) => l.trim()) ?? '';
+  return first ? truncate(neutralise(first.trim()), Math.max(20, width - 6)) : undefined;
+}
+
+/** One delivery attempt: its outcome, the event it is for, and for a 4xx/5xx the first line of the app's answer. */
+export function deliveryLine(r: DeliveryResult, c: ChalkInstance, width = NOT_A_TTY_WIDTH, verbose = false): string {
   const arrow = c.dim('  ↳');
+  const ev = c.dim(`ev ${r.eventId.slice(0, 12)}`);
+  const lines: string[] = [];
   if (r.retryInMs !== undefined && !r.final) {
     const why = r.error ?? String(r.status);
     const secs = r.retryInMs >= 1000 ? `${Math.round(r.retryInMs / 1000)} s` : `${r.retryInMs} ms`;
     // The hint is said once, on the first failure; later retries only count.
     const hint = r.message && r.attempt === 1 ? c.dim(`  ${r.message}`) : '';
-    return `${arrow} ${c.yellow(`retry ${r.attempt} in ${secs}`)} ${c.dim(`(${why})`)}${hint}`;
+    lines.push(`${arrow} ${c.yellow(`retry ${r.attempt} in ${secs}`)} ${c.dim(`(${why})`)}  ${ev}${hint}`);
+  } else {
+    const status = r.status
+      ? (r.status < 300 ? c.green : r.status < 400 ? c.cyan : r.status < 500 ? c.yellow : c.red)(String(r.status))
+      : c.red(r.error ?? 'ERROR');
+    const tail = [
+      r.replay ? c.dim('replay') : '',
+      r.status ? c.dim(`${r.durationMs} ms`) : '',
+      r.attempt > 1 ? c.dim(`(after ${r.attempt} attempts)`) : '',
+      ev,
+      r.message ? (r.status ? c.cyan(r.message) : c.red(r.message)) : '',
+      !r.final ? c.yellow('left pending') : '',
+    ].filter(Boolean);
+    lines.push(`${arrow} ${status}  ${r.method} ${neutralise(r.url)}  ${tail.join('  ')}`.trimEnd());
   }
-  const status = r.status
-    ? (r.status < 300 ? c.green : r.status < 400 ? c.cyan : r.status < 500 ? c.yellow : c.red)(String(r.status))
-    : c.red(r.error ?? 'ERROR');
-  const tail = [
-    r.replay ? c.dim('replay') : '',
-    r.status ? c.dim(`${r.durationMs} ms`) : '',
-    r.attempt > 1 ? c.dim(`(after ${r.attempt} attempts)`) : '',
-    r.message && !r.status ? c.red(r.message) : '',
-    !r.final ? c.yellow('left pending') : '',
-  ].filter(Boolean);
-  return `${arrow} ${status}  ${r.method} ${neutralise(r.url)}  ${tail.join('  ')}`.trimEnd();
+  if (r.status !== undefined && r.status >= 400) {
+    const answer = answerLine(r, width);
+    if (answer) lines.push(`    ${c.dim('│')} ${answer}`);
+  }
+  if (verbose && r.response) {
+    for (const [k, v] of r.response.headers) lines.push(`    ${c.dim(neutralise(k) + ':')} ${neutralise(v)}`);
+    if (r.response.body) lines.push(...neutralise(r.response.body.slice(0, VERBOSE_BODY_LIMIT), true).split('\n').map((l) => `    ${l}`));
+    if (r.response.truncated) lines.push(c.dim(`    … ${formatSize(r.response.size)} in all, the first ${formatSize(RESPONSE_KEEP)} kept`));
+  }
+  return lines.join('\n');
 }
 
 export function createTerminalPrinter(options: TerminalOptions): Printer {
@@ -201,7 +224,7 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
       }
     },
     delivery(result) {
-      line(options.out, deliveryLine(result, c));
+      line(options.out, deliveryLine(result, c, width, options.verbose));
     },
     ignored(info) {
       line(options.out, c.dim(truncate(`ignored  ${info.method} ${neutralise(info.url)}  404 (not the --path)`, width)));
@@ -283,6 +306,12 @@ export function createHistoryView(options: ViewOptions) {
       const pieces = fitPieces(summaryPieces(summary), Math.max(20, room));
       return `${c.yellow(shortId)}  ${c.dim(day)} ${joinPieces(pieces, paint)}  ${c.dim('→')} ${tone(status)}`;
     },
+    pendingLine(r: { eventId: string; target: string; attempts: number; nextAt?: number; lastError?: string; held: boolean }, summary: Summary): string {
+      const next = r.nextAt ? `next try ${formatClock(new Date(r.nextAt).toISOString())}` : r.held ? 'waiting its turn' : 'no listener holds it';
+      const head = `${r.eventId.slice(0, 12)}  → ${r.target}  ${r.attempts} ${r.attempts === 1 ? 'attempt' : 'attempts'}${r.lastError ? `, last ${r.lastError}` : ''}, ${next}  `;
+      const pieces = fitPieces(summaryPieces(summary), Math.max(20, width - displayWidth(head)));
+      return `${c.yellow(r.eventId.slice(0, 12))}  ${c.dim('→')} ${r.target}  ${c.dim(`${r.attempts} ${r.attempts === 1 ? 'attempt' : 'attempts'}${r.lastError ? `, last ${r.lastError}` : ''}, ${next}`)}  ${joinPieces(pieces, paint)}`;
+    },
     detail(event: WebhookEvent, summary: Summary, decoded: DecodedBody, deliveries: DeliveryResult[], withHeaders: boolean): string {
       const rows = [
         joinPieces(fitPieces(summaryPieces(summary), width), paint),
@@ -297,7 +326,8 @@ export function createHistoryView(options: ViewOptions) {
       rows.push('', prettyBody(decoded, event));
       if (deliveries.length) {
         rows.push('', c.dim('deliveries'));
-        for (const d of deliveries) rows.push(deliveryLine(d, c));
+        // Each attempt with what the app answered (the start of the body; all of it with --headers).
+        for (const d of deliveries) rows.push(deliveryLine(d, c, width, withHeaders));
       }
       return rows.join('\n');
     },

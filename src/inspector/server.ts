@@ -207,7 +207,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       req.on('close', () => clients.delete(res));
       return;
     }
-    const m = new RegExp(`^${PREFIX}/api/events/([0-9a-z]+)(/raw|/replay)?$`).exec(path);
+    const m = new RegExp(`^${PREFIX}/api/events/([0-9a-z]+)(/raw|/replay|/retry|/cancel)?$`).exec(path);
     if (m) {
       const entry = findEntry(m[1]!);
       if (!entry) return json(res, 404, { error: `no single event with an id starting "${m[1]}"` });
@@ -221,6 +221,14 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
         });
         res.end(event.body);
         return;
+      }
+      if (method === 'POST' && m[2] !== '/replay' && m[2] !== '/raw' && m[2]) {
+        // The same guard as replay: only the inspector page itself.
+        if (!allowedOrigins().has(req.headers.origin ?? '')) return json(res, 403, { error: 'Forbidden: only the inspector page itself may do this' });
+        const query = { eventIds: [event.id] };
+        const rows = m[2] === '/cancel' ? options.store.cancelPending(query) : options.store.retryPending(query);
+        if (rows.length === 0) return json(res, 409, { error: 'nothing of this event is waiting for delivery' });
+        return json(res, 200, { count: rows.length });
       }
       if (method === 'POST' && m[2] === '/replay') {
         // A page on another origin must not make the user's browser replay events.

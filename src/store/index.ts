@@ -56,6 +56,26 @@ export interface ListQuery {
   grep?: string;
 }
 
+/** A delivery still owed, as `webhook-listen pending` lists it. */
+export interface PendingRow {
+  eventId: string;
+  target: string;
+  attempts: number;
+  /** When the holder tries next (ms since epoch), when it said. */
+  nextAt?: number;
+  lastError?: string;
+  /** Whether a running listener holds it now. */
+  held: boolean;
+  summary: string;
+}
+
+export interface ControlRequest {
+  seq: number;
+  action: 'cancel' | 'retry';
+  eventId: string;
+  target?: string;
+}
+
 /** A delivery still owed to a target, claimed by this store handle. */
 export interface PendingJob {
   eventId: string;
@@ -95,6 +115,19 @@ export interface StoreHandle {
   holders(targets: string[]): { owner: string; probeUrl?: string; answer?: string }[];
   /** Frees the claims of a listener found dead, so they can be claimed at once. */
   expire(owner: string): void;
+  /** Deliveries still owed, oldest first (optionally for some events or one target). */
+  listPending(query?: { eventIds?: string[]; target?: string }): PendingRow[];
+  /**
+   * Gives up on owed deliveries (of these events, or all; to one target, or all): each gets a final `CANCELLED`
+   * attempt, and a running listener is told. Returns what was cancelled.
+   */
+  cancelPending(query: { eventIds?: string[]; target?: string }): PendingRow[];
+  /** Asks the listener holding these owed deliveries to try them now. Returns the rows it concerns. */
+  retryPending(query: { eventIds?: string[]; target?: string }): PendingRow[];
+  /** Requests newer than `after` (a seq), for the listener to act on. */
+  controlSince(after: number): ControlRequest[];
+  /** The newest request's seq (where a listener starts reading). */
+  controlHead(): number;
   /** Extends this handle's leases; call well within leaseMs. */
   renewLeases(): void;
   /** Gives this handle's claims back (at shutdown), so the next start resumes them at once. */
@@ -192,7 +225,7 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     insertPending: d.prepare('INSERT OR IGNORE INTO pending (event_id, target, event_seq, attempts, owner, lease_until) VALUES (?, ?, ?, 0, ?, ?)'),
     insertDelivery: d.prepare('INSERT INTO deliveries (event_id, target, final, replay, status, data) VALUES (?, ?, ?, ?, ?, ?)'),
     settle: d.prepare('DELETE FROM pending WHERE event_id = ? AND target = ?'),
-    attempted: d.prepare('UPDATE pending SET attempts = ? WHERE event_id = ? AND target = ?'),
+    attempted: d.prepare('UPDATE pending SET attempts = ?, next_at = ?, last_error = ? WHERE event_id = ? AND target = ?'),
     readEvent: d.prepare('SELECT * FROM events WHERE id = ?'),
     deliveries: d.prepare('SELECT data FROM deliveries WHERE event_id = ? ORDER BY seq'),
     renew: d.prepare('UPDATE pending SET lease_until = ? WHERE owner = ?'),
@@ -200,6 +233,8 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     release: d.prepare('UPDATE pending SET owner = NULL, lease_until = 0 WHERE owner = ?'),
     unregister: d.prepare('DELETE FROM instances WHERE id = ?'),
     count: d.prepare('SELECT count(*) AS n FROM events'),
+    control: d.prepare('INSERT INTO control (action, event_id, target, at) VALUES (?, ?, ?, ?)'),
+    controlSince: d.prepare('SELECT seq, action, event_id, target FROM control WHERE seq > ? ORDER BY seq'),
   });
   s = prepare(db);
   let sinceUnprune = 0;
@@ -311,6 +346,41 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     options.warn?.(`could not import the 0.1.0 store files in ${dir}: ${(err as Error).message}`);
   }
 
+  function pendingWhere(query: { eventIds?: string[]; target?: string }): PendingRow[] {
+    const parts: string[] = [];
+    const args: (string | number)[] = [];
+    if (query.eventIds?.length) {
+      parts.push(`p.event_id IN (${query.eventIds.map(() => '?').join(',')})`);
+      args.push(...query.eventIds);
+    }
+    if (query.target) {
+      parts.push('p.target = ?');
+      args.push(query.target);
+    }
+    const rows = db
+      .prepare(
+        `SELECT p.event_id, p.target, p.attempts, p.next_at, p.last_error, p.owner, p.lease_until, e.summary
+         FROM pending p JOIN events e ON e.id = p.event_id ${parts.length ? 'WHERE ' + parts.join(' AND ') : ''} ORDER BY p.event_seq`,
+      )
+      .all(...args) as {
+      event_id: string;
+      target: string;
+      attempts: number;
+      next_at: number | null;
+      last_error: string | null;
+      owner: string | null;
+      lease_until: number;
+      summary: string;
+    }[];
+    const now = Date.now();
+    return rows.map((r) => {
+      const row: PendingRow = { eventId: r.event_id, target: r.target, attempts: r.attempts, held: r.owner !== null && r.lease_until >= now, summary: r.summary };
+      if (r.next_at !== null) row.nextAt = r.next_at;
+      if (r.last_error !== null) row.lastError = r.last_error;
+      return row;
+    });
+  }
+
   function insertEvent(event: WebhookEvent, description: EventDescription, claim: boolean): void {
     const { lastInsertRowid } = s.insertEvent.run(
       event.id,
@@ -336,7 +406,14 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     s.insertDelivery.run(result.eventId, result.target, result.final ? 1 : 0, result.replay ? 1 : 0, result.status ?? null, JSON.stringify(result));
     if (result.replay) return;
     if (result.final) s.settle.run(result.eventId, result.target);
-    else s.attempted.run(result.attempt, result.eventId, result.target);
+    else
+      s.attempted.run(
+        result.attempt,
+        result.retryInMs !== undefined ? Date.now() + result.retryInMs : null,
+        result.error ?? (result.status !== undefined ? String(result.status) : null),
+        result.eventId,
+        result.target,
+      );
   }
 
   return {
@@ -454,6 +531,56 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
           s.unregister.run(owner);
         }),
       );
+    },
+    listPending(query = {}) {
+      return guard(() => pendingWhere(query));
+    },
+    cancelPending(query) {
+      return guard(() =>
+        tx(() => {
+          const rows = pendingWhere(query);
+          const now = new Date().toISOString();
+          for (const r of rows) {
+            insertDelivery({
+              eventId: r.eventId,
+              target: r.target,
+              url: r.target,
+              method: '',
+              attempt: r.attempts,
+              final: true,
+              error: 'CANCELLED',
+              message: 'given up with webhook-listen cancel',
+              durationMs: 0,
+              at: now,
+            });
+            s.control.run('cancel', r.eventId, r.target, Date.now());
+          }
+          return rows;
+        }),
+      );
+    },
+    retryPending(query) {
+      return guard(() =>
+        tx(() => {
+          const rows = pendingWhere(query);
+          for (const r of rows) s.control.run('retry', r.eventId, r.target, Date.now());
+          return rows;
+        }),
+      );
+    },
+    controlSince(after) {
+      return guard(
+        () =>
+          (s.controlSince.all(after) as { seq: number; action: string; event_id: string; target: string | null }[]).map((r) => ({
+            seq: r.seq,
+            action: r.action as ControlRequest['action'],
+            eventId: r.event_id,
+            ...(r.target ? { target: r.target } : {}),
+          })),
+      );
+    },
+    controlHead() {
+      return guard(() => (db.prepare('SELECT coalesce(max(seq), 0) AS n FROM control').get() as { n: number }).n);
     },
     renewLeases() {
       guard(() => {

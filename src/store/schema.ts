@@ -42,12 +42,17 @@ const MIGRATIONS: string[] = [
     attempts INTEGER NOT NULL DEFAULT 0,
     owner TEXT,
     lease_until INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER,
+    last_error TEXT,
     PRIMARY KEY (event_id, target)
   ) WITHOUT ROWID;
   CREATE INDEX pending_by_target ON pending (target, event_seq);
   -- What search looks in, apart from the events so a search scans a few MB rather than every body. (An FTS5
   -- trigram index made each event cost 50 µs more to store: BENCHMARKS.md.)
   CREATE TABLE events_text (seq INTEGER PRIMARY KEY, text TEXT NOT NULL);
+  -- Requests from other processes (webhook-listen cancel / retry, the inspector) for whichever listener holds the
+  -- delivery; each listener reads the rows newer than the last it saw, about once a second.
+  CREATE TABLE control (seq INTEGER PRIMARY KEY, action TEXT NOT NULL, event_id TEXT NOT NULL, target TEXT, at INTEGER NOT NULL);
   CREATE TABLE instances (
     id TEXT PRIMARY KEY,
     probe_url TEXT NOT NULL,

@@ -129,13 +129,35 @@ function deliveriesTable(d) {
         'tr',
         {},
         el('td', {}, el('span', { class: statusClass(String(r.status ?? r.error)) }, String(r.status ?? r.error))),
-        el('td', { class: 'v' }, `${r.method} ${r.url}`, r.message ? el('div', { class: 'muted' }, r.message) : null),
+        el(
+          'td',
+          { class: 'v' },
+          `${r.method} ${r.url}`,
+          r.message ? el('div', { class: 'muted' }, r.message) : null,
+          // What the app answered: the first line here, the whole of it (first 64 KB) on opening.
+          r.response?.body ? answerNode(r.response) : null,
+        ),
         el('td', {}, `${r.durationMs} ms`),
         el('td', {}, String(r.attempt), r.final ? '' : ' (retrying)'),
         el('td', { class: 'muted' }, r.replay ? (r.edited ? 'edited replay' : 'replay') : ''),
       ),
     ),
   );
+}
+
+function answerNode(response) {
+  const first = response.body.split('\n').find((l) => l.trim()) ?? '';
+  const box = el('details', { class: 'answer', 'data-role': 'answer' }, el('summary', {}, first.slice(0, 200)), el('pre', {}, response.body));
+  if (response.truncated) box.append(el('div', { class: 'muted' }, `${response.size} bytes in all; the first 64 KB kept`));
+  return box;
+}
+
+async function control(action) {
+  const res = await fetch(`${API}/events/${state.selected}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const out = await res.json();
+  if (!res.ok) return toast(out.error ?? `${action} failed (${res.status})`);
+  toast(action === 'cancel' ? `gave up on ${out.count} waiting ${out.count === 1 ? 'delivery' : 'deliveries'}` : `retrying ${out.count} now`);
+  setTimeout(() => select(state.selected, true), 1500);
 }
 
 async function replay(payload) {
@@ -203,6 +225,8 @@ function renderDetail(editing = false) {
       el('button', { 'data-role': 'edit', onclick: () => renderDetail(true) }, 'Edit and replay'),
       el('button', { 'data-role': 'curl', onclick: () => copy(d.curl, 'cURL command copied') }, 'Copy as cURL'),
       el('a', { href: `${API}/events/${d.id}/raw`, download: '' }, el('button', { tabindex: -1 }, 'Save as fixture')),
+      /pending/.test(d.status) ? el('button', { 'data-role': 'retry-now', onclick: () => control('retry') }, 'Retry now') : null,
+      /pending/.test(d.status) ? el('button', { 'data-role': 'cancel-pending', onclick: () => control('cancel') }, 'Cancel pending') : null,
     ),
     editing ? editor(d) : null,
     el('h3', {}, 'Deliveries'),

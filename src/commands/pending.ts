@@ -1,0 +1,79 @@
+import type { PendingRow } from '../store/index.js';
+import type { Summary } from '../format/summary.js';
+import { createHistoryView } from '../format/terminal.js';
+import { openHistory, pickEvents } from './history.js';
+import { RunError } from './errors.js';
+import type { CommandIO } from './io.js';
+
+export interface PendingOptions {
+  storeDir: string;
+  /** Event ids (or prefixes); none means every owed delivery (with `all` for cancel). */
+  ids: string[];
+  all?: boolean;
+  target?: string;
+}
+
+function rowsFor(options: PendingOptions, io: CommandIO, act: 'list' | 'cancel' | 'retry') {
+  const store = openHistory(options.storeDir, (w) => io.printer.warn(w));
+  const eventIds = options.ids.length ? pickEvents(store, options.ids).map((r) => r.id) : undefined;
+  if (act === 'cancel' && !eventIds && !options.all) {
+    store.close();
+    throw new RunError('name the events to give up on (ids or prefixes), or pass --all');
+  }
+  return { store, query: { eventIds, target: options.target } };
+}
+
+function print(rows: PendingRow[], io: CommandIO, verb: string): void {
+  const view = createHistoryView(io);
+  for (const r of rows) {
+    if (io.json) io.out.write(JSON.stringify({ type: 'pending', ...r, summary: undefined, action: verb }) + '\n');
+    else io.out.write(view.pendingLine(r, JSON.parse(r.summary) as Summary) + '\n');
+  }
+}
+
+/** `webhook-listen pending`: deliveries still owed, per target, with attempts, next try and last error. */
+export function listPending(options: PendingOptions, io: CommandIO): void {
+  const { store, query } = rowsFor(options, io, 'list');
+  try {
+    const rows = store.listPending(query);
+    if (rows.length === 0) {
+      io.printer.info('nothing is waiting: every delivery has succeeded or given up');
+      return;
+    }
+    print(rows, io, 'pending');
+  } finally {
+    store.close();
+  }
+}
+
+/** `webhook-listen cancel`: gives up on owed deliveries; a running listener drops them within a second. */
+export function cancelPending(options: PendingOptions, io: CommandIO): void {
+  const { store, query } = rowsFor(options, io, 'cancel');
+  try {
+    const rows = store.cancelPending(query);
+    if (rows.length === 0) throw new RunError('no waiting delivery matches — see them with: webhook-listen pending');
+    print(rows, io, 'cancelled');
+    if (!io.json) io.printer.info(`cancelled ${rows.length} ${rows.length === 1 ? 'delivery' : 'deliveries'}`);
+  } finally {
+    store.close();
+  }
+}
+
+/** `webhook-listen retry`: asks the listener holding these deliveries to try them now. */
+export function retryPending(options: PendingOptions, io: CommandIO): void {
+  const { store, query } = rowsFor(options, io, 'retry');
+  try {
+    const rows = store.retryPending(query);
+    if (rows.length === 0) throw new RunError('no waiting delivery matches — see them with: webhook-listen pending');
+    print(rows, io, 'retry');
+    const idle = rows.filter((r) => !r.held).length;
+    if (!io.json)
+      io.printer.info(
+        idle === rows.length
+          ? 'no running webhook-listen holds these: the next one started with this store and target delivers them'
+          : `asked the running listener to try ${rows.length - idle} now`,
+      );
+  } finally {
+    store.close();
+  }
+}

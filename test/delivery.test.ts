@@ -1,0 +1,285 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { type Cli, type JsonRecord, runCli, startListening, tempDir } from './helpers/cli.js';
+import { header, startApp, type Received, type RecordingApp } from './helpers/app.js';
+import { postJson, seedBytes } from './helpers/http.js';
+import { freePort } from './helpers/net.js';
+import { numberedEvent } from './helpers/store.js';
+import { sleep, waitFor } from './helpers/wait.js';
+
+const seqOf = (r: Received): number => JSON.parse(r.body.toString()).seq as number;
+
+/** Runs a one-shot command to completion (bounded). */
+async function run(args: string[]) {
+  const cli = runCli(args);
+  const timer = setTimeout(() => cli.child.kill('SIGKILL'), 15_000);
+  const code = await cli.exited;
+  clearTimeout(timer);
+  return { code, stdout: cli.stdout, stderr: cli.stderr };
+}
+
+/** An app that answers `status` (with a body saying why) to the events `poisoned` picks, 200 to the others. */
+async function pickyApp(t: TestContext, poisoned: (r: Received, attempt: number) => number | undefined): Promise<RecordingApp> {
+  const app = await startApp();
+  t.after(() => app.close());
+  const attempts = new Map<number, number>();
+  app.respondWith((r, res) => {
+    const seq = seqOf(r);
+    const n = (attempts.get(seq) ?? 0) + 1;
+    attempts.set(seq, n);
+    const status = poisoned(r, n);
+    if (status) {
+      res.writeHead(status, { 'content-type': 'text/plain', 'x-why': 'poison' });
+      res.end(`TypeError: Cannot read properties of undefined (reading 'id')\n    at handler (app.js:12:7)\n`);
+    } else res.end('ok');
+  });
+  return app;
+}
+
+const deliveries = (cli: Cli, pred: (r: JsonRecord) => boolean = () => true): JsonRecord[] =>
+  cli.records().filter((r) => r.type === 'delivery' && pred(r));
+
+test('a poison event answered 500 retries on its own while 30 later events are delivered; its answer is kept and shown', async (t) => {
+  const app = await pickyApp(t, (r, n) => (seqOf(r) === 0 && n <= 3 ? 500 : undefined));
+  const wl = await startListening(['-f', app.url, '--retry-delay', '400ms']);
+  t.after(() => wl.cleanup());
+  const ids: string[] = [];
+  for (let i = 0; i <= 30; i++) ids.push(JSON.parse((await postJson(wl.url, numberedEvent(i))).text).id);
+  await waitFor(() => app.received.filter((r) => seqOf(r) > 0).length === 30, 'the 30 later events at the app', 10_000);
+  const zeroAttempts = (): number => app.received.filter((r) => seqOf(r) === 0).length;
+  assert.ok(zeroAttempts() < 4, 'the later events did not wait for the poison event to succeed');
+  await waitFor(() => zeroAttempts() === 4, 'the poison event succeeding on its 4th attempt', 10_000);
+  const later = app.received.filter((r) => seqOf(r) > 0).map(seqOf);
+  assert.deepEqual(later, [...Array(30).keys()].map((i) => i + 1), 'the others in order, once each');
+
+  const failed = deliveries(wl.cli, (r) => r.eventId === ids[0] && r.status === 500);
+  assert.equal(failed.length, 3);
+  assert.equal(failed[0]!.final, false);
+  assert.match(failed[0]!.response.body, /^TypeError: Cannot read properties of undefined/, '--json carries the answer');
+  assert.deepEqual(failed[0]!.response.headers.find(([k]: [string, string]) => k === 'x-why'), ['x-why', 'poison']);
+  assert.equal(failed[0]!.response.size, Buffer.byteLength(failed[0]!.response.body));
+  await wl.cli.stop('SIGINT');
+
+  const shown = await run(['show', ids[0]!, '--store', wl.store, '--no-color']);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal((shown.stdout.match(/↳ retry \d in .* \(500\)/g) ?? []).length, 3, 'show lists each attempt');
+  assert.match(shown.stdout, /│ TypeError: Cannot read properties of undefined \(reading 'id'\)/, 'with the first line of its answer');
+  assert.match(shown.stdout, /↳ 200 {2}POST .*\(after 4 attempts\)/);
+  const json = JSON.parse((await run(['show', ids[0]!, '--store', wl.store, '--json'])).stdout);
+  assert.equal(json.deliveries[0].response.body.split('\n')[0], "TypeError: Cannot read properties of undefined (reading 'id')");
+});
+
+test('the terminal shows the first line of a 4xx/5xx answer under the delivery line, escapes made visible; -v the whole answer', async (t) => {
+  const app = await startApp();
+  t.after(() => app.close());
+  app.respondWith((_r, res) => {
+    res.writeHead(422, { 'content-type': 'application/json' });
+    res.end('{"error":"missing field \u001b[31mconversation_id\u001b[0m"}\nsecond line');
+  });
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const cli = runCli(['--no-tunnel', '--no-inspect', '--port', '0', '--store', dir, '-f', app.url, '-v']);
+  t.after(() => cli.stop('SIGKILL'));
+  const m = await cli.waitForOutput(/Listening\s+(http:\/\/127\.0\.0\.1:\d+)/);
+  await postJson(m[1]!, seedBytes());
+  await cli.waitForOutput(/↳ 422/);
+  await cli.waitForOutput(/second line/);
+  assert.match(cli.stdout, /↳ 422 {2}POST .* ev [0-9a-z]{12}\n {4}│ \{"error":"missing field ␛\[31mconversation_id␛\[0m"\}\n/);
+  assert.match(cli.stdout, / {4}content-type: application\/json\n/, '-v shows the answer headers');
+  assert.doesNotMatch(cli.stdout, /\x1b/, 'no escape reaches the terminal');
+});
+
+test('--strict-order: event N+1 goes only after event N succeeded', async (t) => {
+  const app = await pickyApp(t, (r, n) => (seqOf(r) === 0 && n <= 2 ? 503 : undefined));
+  const wl = await startListening(['-f', app.url, '--retry-delay', '200ms', '--strict-order']);
+  t.after(() => wl.cleanup());
+  for (let i = 0; i < 5; i++) await postJson(wl.url, numberedEvent(i));
+  await app.waitForCount(7);
+  assert.deepEqual(app.received.map(seqOf), [0, 0, 0, 1, 2, 3, 4]);
+});
+
+test('an unreachable app holds the line in order; when it is back, one line says how many flow; a 429 Retry-After is honoured', async (t) => {
+  const port = await freePort();
+  const target = `http://127.0.0.1:${port}`;
+  const wl = await startListening(['-f', target, '--retry-delay', '200ms']);
+  t.after(() => wl.cleanup());
+  await wl.cli.waitForOutput(new RegExp(`nothing is listening on 127\\.0\\.0\\.1:${port} yet — events will wait for it`), 5_000, 'stderr');
+  for (let i = 0; i < 10; i++) await postJson(wl.url, numberedEvent(i));
+  await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.error === 'ECONNREFUSED' && r.attempt >= 2, 'a second refused attempt');
+  const app = await startApp(port);
+  t.after(() => app.close());
+  let throttled = 0;
+  app.respondWith((r, res) => {
+    if (seqOf(r) === 5 && throttled++ === 0) {
+      res.writeHead(429, { 'retry-after': '2' });
+      res.end('slow down');
+    } else res.end('ok');
+  });
+  await app.waitForCount(11, 15_000);
+  assert.deepEqual(app.received.map(seqOf), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 5], 'order kept through the outage; the 429 one later');
+  await wl.cli.waitForOutput(new RegExp(`${target} answers again: 10 waiting events flow to it now`), 5_000, 'stderr');
+  const throttledTry = deliveries(wl.cli, (r) => r.status === 429)[0]!;
+  assert.equal(throttledTry.retryInMs, 2000, 'Retry-After: 2 wins over the 200 ms backoff');
+});
+
+test('pending, retry and cancel from another terminal act on a running listener within a second', async (t) => {
+  const app = await pickyApp(t, (r) => (seqOf(r) === 7 ? 500 : undefined));
+  const wl = await startListening(['-f', app.url, '--retry-delay', '30s']);
+  t.after(() => wl.cleanup());
+  const id = JSON.parse((await postJson(wl.url, numberedEvent(7))).text).id as string;
+  await postJson(wl.url, numberedEvent(8));
+  await app.waitForCount(2);
+
+  const pending = await run(['pending', '--store', wl.store, '--no-color']);
+  assert.equal(pending.code, 0, pending.stderr);
+  assert.match(pending.stdout, new RegExp(`^${id.slice(0, 12)}  → ${app.url}  1 attempt, last 500, next try \\d\\d:\\d\\d:\\d\\d`, 'm'));
+  assert.equal(pending.stdout.trim().split('\n').length, 1, 'only the event still owed');
+
+  const asked = Date.now();
+  const retry = await run(['retry', id.slice(0, 14), '--store', wl.store]);
+  assert.equal(retry.code, 0, retry.stderr);
+  assert.match(retry.stderr, /asked the running listener to try 1 now/);
+  await app.waitForCount(3, 5_000);
+  assert.ok(Date.now() - asked < 5_000, 'tried at once, not after the 30 s backoff');
+  await wl.cli.waitForOutput(/retrying now: /, 5_000, 'stderr');
+
+  const cancel = await run(['cancel', id, '--store', wl.store]);
+  assert.equal(cancel.code, 0, cancel.stderr);
+  assert.match(cancel.stderr, /cancelled 1 delivery/);
+  await wl.cli.waitForOutput(/cancelled: /, 5_000, 'stderr');
+  const none = await run(['pending', '--store', wl.store]);
+  assert.match(none.stderr, /nothing is waiting/);
+  const listed = await run(['events', '--store', wl.store, '--no-color']);
+  assert.match(listed.stdout, new RegExp(`${id.slice(0, 10)}.*→ CANCELLED`));
+  assert.equal((await run(['cancel', '--store', wl.store])).code, 2, 'cancel needs ids or --all');
+});
+
+test('https apps: a self-signed certificate is a final error that names --insecure; with --insecure it is delivered', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  const got: string[] = [];
+  const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      got.push(req.url ?? '');
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise((r) => server.close(r)));
+  const target = `https://localhost:${(server.address() as AddressInfo).port}`;
+
+  const strict = await startListening(['-f', target]);
+  t.after(() => strict.cleanup());
+  await postJson(strict.url + '/strict', seedBytes());
+  const refused = await strict.cli.waitForRecord((r) => r.type === 'delivery', 'the delivery');
+  assert.equal(refused.error, 'TLS');
+  assert.equal(refused.final, true, 'not retried 25 times');
+  assert.match(refused.message, /certificate this machine does not trust \(DEPTH_ZERO_SELF_SIGNED_CERT\) — for a local self-signed one, add --insecure/);
+
+  const lax = await startListening(['-f', target, '--skip-verify']);
+  t.after(() => lax.cleanup());
+  await postJson(lax.url + '/lax', seedBytes());
+  const ok = await lax.cli.waitForRecord((r) => r.type === 'delivery', 'the delivery');
+  assert.equal(ok.status, 200);
+  assert.deepEqual(got, ['/lax']);
+});
+
+test('-H adds or replaces a header on forwarded requests only; a forged Webhook-Listen-Replay is stripped; 3xx is final with a hint', async (t) => {
+  const app = await startApp();
+  t.after(() => app.close());
+  const wl = await startListening(['-f', app.url, '-H', 'Authorization: Bearer test-token', '-H', 'X-Env: local']);
+  t.after(() => wl.cleanup());
+  await postJson(wl.url, seedBytes(), { 'X-Env': 'from-sender', 'Webhook-Listen-Replay': '1' });
+  const [got] = await app.waitForCount(1);
+  assert.equal(header(got!, 'authorization'), 'Bearer test-token');
+  assert.deepEqual(got!.headers.filter(([k]) => k.toLowerCase() === 'x-env'), [['X-Env', 'local']], 'replaced, not doubled');
+  assert.equal(header(got!, 'webhook-listen-replay'), undefined, 'a sender cannot pass its request off as a replay');
+  const event = await wl.cli.waitForRecord((r) => r.type === 'event', 'the event');
+  assert.equal(event.headers.Authorization, undefined, 'never stored or shown');
+  assert.equal(event.headers['X-Env'], 'from-sender');
+
+  app.respondWith((_r, res) => {
+    res.writeHead(308, { location: 'http://127.0.0.1:1/new/path' });
+    res.end();
+  });
+  await postJson(wl.url, seedBytes());
+  const moved = await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.status === 308, 'the redirect');
+  assert.equal(moved.final, true);
+  assert.match(moved.message, /redirected to http:\/\/127\.0\.0\.1:1\/new\/path — webhooks are not followed through redirects; forward to that URL instead/);
+  await sleep(500);
+  assert.equal(app.received.length, 2, 'not retried');
+});
+
+test('--events matches names case-insensitively, and a name never seen in 100 events gets one hint', async (t) => {
+  const app = await startApp();
+  t.after(() => app.close());
+  const wl = await startListening(['-f', app.url, '--events', 'NEWMESSAGE,conversationClosed']);
+  t.after(() => wl.cleanup());
+  for (let i = 0; i < 100; i++) assert.equal((await postJson(wl.url, numberedEvent(i))).status, 200);
+  await app.waitForCount(100);
+  await wl.cli.waitForOutput(/--events conversationClosed: no such event in the first 100; names seen: newmessage/, 5_000, 'stderr');
+  assert.equal((wl.cli.stderr.match(/no such event in the first/g) ?? []).length, 1);
+});
+
+test('replay --last 0 sends every event, skipping one refused as too large with a word; events -n 0 lists all; bad numbers are usage errors', async (t) => {
+  const app = await startApp();
+  t.after(() => app.close());
+  const wl = await startListening(['-f', app.url, '--max-body', '1kb']);
+  t.after(() => wl.cleanup());
+  await postJson(wl.url, numberedEvent(1));
+  assert.equal((await postJson(wl.url, Buffer.alloc(4000, 'x'))).status, 413);
+  await postJson(wl.url, numberedEvent(2));
+  await app.waitForCount(2);
+  await wl.cli.stop('SIGINT');
+  const replay = await run(['replay', '--last', '0', '--store', wl.store, '--no-color']);
+  assert.match(replay.stderr, /was refused with 413 \(over --max-body\), so its body was not kept — not replayed/);
+  await app.waitForCount(4);
+  assert.deepEqual(app.received.slice(2).map(seqOf), [1, 2], 'the others, oldest first, none empty');
+  assert.equal(replay.code, 1, 'not everything was replayed');
+  const all = await run(['events', '-n', '0', '--store', wl.store]);
+  assert.equal(all.stdout.trim().split('\n').length, 3);
+  const bad = await run(['replay', '--last', 'three', '--store', wl.store]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--last takes a whole number of events \(0 for all of them\), not "three"/);
+  const badN = await run(['events', '-n', 'x', '--store', wl.store]);
+  assert.equal(badN.code, 2);
+  assert.match(badN.stderr, /expected a whole number/);
+});
+
+test('^C stops within the 3 s drain even while a delivery waits on an app that never answers', async (t) => {
+  const stuck = createHttpServer((req) => req.resume());
+  await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', r));
+  t.after(async () => {
+    stuck.closeAllConnections();
+    await new Promise((r) => stuck.close(r));
+  });
+  const wl = await startListening(['-f', `http://127.0.0.1:${(stuck.address() as AddressInfo).port}`, '--forward-timeout', '60s']);
+  t.after(() => wl.cleanup());
+  await postJson(wl.url, seedBytes());
+  await sleep(300);
+  const started = Date.now();
+  assert.equal(await wl.cli.stop('SIGINT'), 0);
+  const took = Date.now() - started;
+  assert.ok(took < 5_000, `^C took ${took} ms`);
+  assert.match(wl.cli.stderr, /1 still pending \(delivered on the next start\)/);
+});
+
+test('an event that arrives while the only other one waits for its retry is delivered at once', async (t) => {
+  const app = await pickyApp(t, (r) => (seqOf(r) === 0 ? 500 : undefined));
+  const wl = await startListening(['-f', app.url, '--retry-delay', '20s']);
+  t.after(() => wl.cleanup());
+  await postJson(wl.url, numberedEvent(0));
+  await app.waitForCount(1);
+  const sent = Date.now();
+  await postJson(wl.url, numberedEvent(1));
+  await app.waitForCount(2, 5_000);
+  assert.ok(Date.now() - sent < 2_000, 'not held until the 20 s retry');
+});
