@@ -6,7 +6,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { type Cli, type JsonRecord, runCli, startListening, tempDir } from './helpers/cli.js';
+import { type Cli, type JsonRecord, run, runCli, startListening, tempDir } from './helpers/cli.js';
 import { header, startApp, type Received, type RecordingApp } from './helpers/app.js';
 import { postJson, seedBytes } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
@@ -15,14 +15,6 @@ import { sleep, waitFor } from './helpers/wait.js';
 
 const seqOf = (r: Received): number => JSON.parse(r.body.toString()).seq as number;
 
-/** Runs a one-shot command to completion (bounded). */
-async function run(args: string[]) {
-  const cli = runCli(args);
-  const timer = setTimeout(() => cli.child.kill('SIGKILL'), 15_000);
-  const code = await cli.exited;
-  clearTimeout(timer);
-  return { code, stdout: cli.stdout, stderr: cli.stderr };
-}
 
 /** An app that answers `status` (with a body saying why) to the events `poisoned` picks, 200 to the others. */
 async function pickyApp(t: TestContext, poisoned: (r: Received, attempt: number) => number | undefined): Promise<RecordingApp> {

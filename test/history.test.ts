@@ -2,21 +2,13 @@ import { type TestContext, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type JsonRecord, runCli, startListening, tempDir } from './helpers/cli.js';
+import { type JsonRecord, run, startListening, tempDir } from './helpers/cli.js';
 import { waitFor } from './helpers/wait.js';
 import { header, startApp } from './helpers/app.js';
 import { postJson, seedBytes, sha256 } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
 import { numberedEvent, storeRecords } from './helpers/store.js';
 
-/** Runs a one-shot command to completion (bounded) and returns its output. */
-async function run(args: string[], env: Record<string, string> = {}) {
-  const cli = runCli(args, env);
-  const timer = setTimeout(() => cli.child.kill('SIGKILL'), 15_000);
-  const code = await cli.exited;
-  clearTimeout(timer);
-  return { code, stdout: cli.stdout, stderr: cli.stderr };
-}
 
 test('app down while 50 events arrive, then up: all 50 delivered, in order, each exactly once', async (t) => {
   const appPort = await freePort();

@@ -3,21 +3,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Cli, runCli, startListening, tempDir } from './helpers/cli.js';
+import { type Cli, run, runCli, startListening, tempDir } from './helpers/cli.js';
 import { startApp, type RecordingApp } from './helpers/app.js';
 import { postJson } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
 import { numberedEvent, pendingRows } from './helpers/store.js';
 import { waitFor } from './helpers/wait.js';
 
-/** Runs a one-shot command to completion (bounded). */
-async function run(args: string[]) {
-  const cli = runCli(args);
-  const timer = setTimeout(() => cli.child.kill('SIGKILL'), 15_000);
-  const code = await cli.exited;
-  clearTimeout(timer);
-  return { code, stdout: cli.stdout, stderr: cli.stderr };
-}
 
 /** The app's port, reserved while it is down; the app is started on it later. */
 async function appLater(t: TestContext): Promise<{ target: string; up(): Promise<RecordingApp> }> {

@@ -1,4 +1,4 @@
-import type { PendingRow } from '../store/index.js';
+import type { PendingRow, StoreHandle } from '../store/index.js';
 import type { Summary } from '../format/summary.js';
 import { createHistoryView } from '../format/terminal.js';
 import { openHistory, pickEvents } from './history.js';
@@ -13,7 +13,9 @@ export interface PendingOptions {
   target?: string;
 }
 
-function rowsFor(options: PendingOptions, io: CommandIO, act: 'list' | 'cancel' | 'retry') {
+type PendingQuery = { eventIds?: string[]; target?: string };
+
+function rowsFor(options: PendingOptions, io: CommandIO, act: 'list' | 'cancel' | 'retry'): { store: StoreHandle; query: PendingQuery } {
   const store = openHistory(options.storeDir, (w) => io.printer.warn(w));
   const eventIds = options.ids.length ? pickEvents(store, options.ids).map((r) => r.id) : undefined;
   if (act === 'cancel' && !eventIds && !options.all) {
@@ -46,34 +48,33 @@ export function listPending(options: PendingOptions, io: CommandIO): void {
   }
 }
 
-/** `webhook-listen cancel`: gives up on owed deliveries; a running listener drops them within a second. */
-export function cancelPending(options: PendingOptions, io: CommandIO): void {
-  const { store, query } = rowsFor(options, io, 'cancel');
+/** Runs `act` on the deliveries the options name and prints them; none is a RunError. */
+function actOn(options: PendingOptions, io: CommandIO, verb: 'cancel' | 'retry', act: (store: StoreHandle, q: PendingQuery) => PendingRow[]): PendingRow[] {
+  const { store, query } = rowsFor(options, io, verb);
   try {
-    const rows = store.cancelPending(query);
+    const rows = act(store, query);
     if (rows.length === 0) throw new RunError('no waiting delivery matches — see them with: webhook-listen pending');
-    print(rows, io, 'cancelled');
-    if (!io.json) io.printer.info(`cancelled ${rows.length} ${rows.length === 1 ? 'delivery' : 'deliveries'}`);
+    print(rows, io, verb === 'cancel' ? 'cancelled' : 'retry');
+    return rows;
   } finally {
     store.close();
   }
 }
 
+/** `webhook-listen cancel`: gives up on owed deliveries; a running listener drops them within a second. */
+export function cancelPending(options: PendingOptions, io: CommandIO): void {
+  const rows = actOn(options, io, 'cancel', (store, q) => store.cancelPending(q));
+  if (!io.json) io.printer.info(`cancelled ${rows.length} ${rows.length === 1 ? 'delivery' : 'deliveries'}`);
+}
+
 /** `webhook-listen retry`: asks the listener holding these deliveries to try them now. */
 export function retryPending(options: PendingOptions, io: CommandIO): void {
-  const { store, query } = rowsFor(options, io, 'retry');
-  try {
-    const rows = store.retryPending(query);
-    if (rows.length === 0) throw new RunError('no waiting delivery matches — see them with: webhook-listen pending');
-    print(rows, io, 'retry');
-    const idle = rows.filter((r) => !r.held).length;
-    if (!io.json)
-      io.printer.info(
-        idle === rows.length
-          ? 'no running webhook-listen holds these: the next one started with this store and target delivers them'
-          : `asked the running listener to try ${rows.length - idle} now`,
-      );
-  } finally {
-    store.close();
-  }
+  const rows = actOn(options, io, 'retry', (store, q) => store.retryPending(q));
+  const idle = rows.filter((r) => !r.held).length;
+  if (!io.json)
+    io.printer.info(
+      idle === rows.length
+        ? 'no running webhook-listen holds these: the next one started with this store and target delivers them'
+        : `asked the running listener to try ${rows.length - idle} now`,
+    );
 }

@@ -89,3 +89,12 @@ export async function startListening(
     },
   };
 }
+
+/** Runs a one-shot command to completion (killed after 15 s) and returns its exit code and output. */
+export async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = runCli(args, env);
+  const timer = setTimeout(() => cli.child.kill('SIGKILL'), 15_000);
+  const code = await cli.exited;
+  clearTimeout(timer);
+  return { code, stdout: cli.stdout, stderr: cli.stderr };
+}
