@@ -275,3 +275,21 @@ test('an event that arrives while the only other one waits for its retry is deli
   await app.waitForCount(2, 5_000);
   assert.ok(Date.now() - sent < 2_000, 'not held until the 20 s retry');
 });
+
+test('after a restart, deliveries owed from before go out before the new events', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const port = await freePort();
+  const target = `http://127.0.0.1:${port}/hook`;
+  const first = await startListening(['-f', target, '--retry-delay', '30s'], { store: dir });
+  for (let i = 0; i < 5; i++) await postJson(first.url, numberedEvent(i));
+  await first.cli.waitForRecord((r) => r.type === 'delivery', 'a refused attempt');
+  await first.cli.stop('SIGKILL');
+  const app = await startApp(port);
+  t.after(() => app.close());
+  const second = await startListening(['-f', target], { store: dir });
+  t.after(() => second.cleanup());
+  for (let i = 5; i < 10; i++) await postJson(second.url, numberedEvent(i));
+  await app.waitForCount(10);
+  assert.deepEqual(app.received.map(seqOf), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});
