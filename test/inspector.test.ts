@@ -61,6 +61,8 @@ test('inspector in a browser: live list, detail, replay, edit and replay, filter
   await postJson(wl.url, JSON.stringify({ type: 'ping', zen: 'keep it logically awesome' }));
   await postJson(wl.url, seedBytes());
   await page.waitForFunction(() => document.querySelectorAll('#events li').length === 2);
+  // Newest first, once the stream and the history have both arrived.
+  await page.waitForFunction(() => /newMessage/.test(document.querySelector('#events li')?.textContent ?? ''));
   const first = page.locator('#events li').first();
   assert.match(await first.innerText(), /newMessage/);
   await page.waitForFunction(() => /200/.test(document.querySelector('#events li [data-role="status"]')?.textContent ?? ''));
@@ -91,7 +93,8 @@ test('inspector in a browser: live list, detail, replay, edit and replay, filter
   assert.match(await page.locator('#events li').first().innerText(), /ping/);
   await page.fill('#filter-text', '');
   await page.selectOption('#filter-name', 'newMessage');
-  await page.waitForFunction(() => document.querySelectorAll('#events li').length === 1);
+  // The list asks the store again: wait for its answer, not for the list the text filter left.
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length === 1 && /newMessage/.test(document.querySelector('#events li')?.textContent ?? ''));
   assert.match(await page.locator('#events li').first().innerText(), /newMessage/);
 });
 

@@ -1,6 +1,7 @@
 import { decodeBody } from '../event.js';
 import { type Summary, summarize } from '../format/summary.js';
 import { eventRecord } from '../format/json.js';
+import { recordLine } from '../format/json-text.js';
 import { createHistoryView } from '../format/terminal.js';
 import { openHistory, readWhole, shortIds } from './history.js';
 import { RunError } from './errors.js';
@@ -32,7 +33,7 @@ export function listEvents(options: EventsOptions, io: CommandIO): void {
         // The whole record, body included: read only for the events listed.
         const event = readWhole(store, row.id);
         const decoded = decodeBody(event);
-        io.out.write(JSON.stringify({ ...eventRecord(event, summarize(event, decoded), decoded), deliveries: row.deliveries }) + '\n');
+        io.out.write(recordLine({ ...eventRecord(event, summarize(event, decoded), decoded), deliveries: row.deliveries }) + '\n');
       } else io.out.write(view.listLine(short.get(row.id)!, row, JSON.parse(row.summary) as Summary, row.deliveries) + '\n');
     }
     if (!io.json && options.limit > 0 && shown.length === options.limit) {

@@ -1,6 +1,7 @@
 import { decodeBody } from '../event.js';
 import { summarize } from '../format/summary.js';
 import { eventRecord } from '../format/json.js';
+import { recordLine } from '../format/json-text.js';
 import { createHistoryView } from '../format/terminal.js';
 import { openHistory, pickEvents, readWhole } from './history.js';
 import type { CommandIO } from './io.js';
@@ -30,7 +31,7 @@ export function showEvent(options: ShowOptions, io: CommandIO): void {
     const decoded = decodeBody(event);
     const summary = summarize(event, decoded);
     if (io.json) {
-      io.out.write(JSON.stringify({ ...eventRecord(event, summary, decoded), deliveries: row!.deliveries }) + '\n');
+      io.out.write(recordLine({ ...eventRecord(event, summary, decoded), deliveries: row!.deliveries }) + '\n');
       return;
     }
     io.out.write(createHistoryView(io).detail(event, summary, decoded, row!.deliveries, options.headers) + '\n');

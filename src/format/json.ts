@@ -3,10 +3,11 @@ import type { Printer } from './printer.js';
 import { coalesced } from './output.js';
 import { type Summary, summaryText } from './summary.js';
 import { banner } from './terminal.js';
+import { RawJson, compactJson, recordLine } from './json-text.js';
 
-/** Headers as an object for `jq`: original names, repeated headers as arrays. */
+/** Headers as an object for `jq`: original names, repeated headers as arrays; no prototype, so `__proto__` is a name. */
 export function headerObject(pairs: [string, string][]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  const out = Object.create(null) as Record<string, string | string[]>;
   for (const [k, v] of pairs) {
     const prev = out[k];
     out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
@@ -29,7 +30,8 @@ export function eventRecord(event: WebhookEvent, summary: Summary, decoded: Deco
     bodyKind: decoded.kind,
     summary: summaryText(summary),
   };
-  if (decoded.kind === 'json') record.body = decoded.value;
+  // The body's own text, compacted: numbers as sent (no rounding past 2^53), any depth.
+  if (decoded.kind === 'json') record.body = new RawJson(compactJson(decoded.text!));
   else if (decoded.kind === 'empty') record.body = null;
   else if ((decoded.kind === 'text' || decoded.kind === 'invalid-json' || decoded.kind === 'form') && !decoded.encoding)
     record.body = decoded.text;
@@ -43,15 +45,8 @@ export function deliveryRecord(result: DeliveryResult): Record<string, unknown> 
   return { type: 'delivery', ...result };
 }
 
-function write(stream: { write(text: string): unknown }, record: Record<string, unknown>, fallback?: Record<string, unknown>): void {
-  let text: string;
-  try {
-    text = JSON.stringify(record);
-  } catch {
-    // Too deeply nested to serialise (the stack would overflow): the fallback carries the bytes instead.
-    text = JSON.stringify(fallback ?? { type: record.type, error: 'record could not be serialised' });
-  }
-  stream.write(text + '\n');
+function write(stream: { write(text: string): unknown }, record: Record<string, unknown>): void {
+  stream.write(recordLine(record) + '\n');
 }
 
 /**
@@ -70,9 +65,7 @@ export function createJsonPrinter(stdout: NodeJS.WritableStream, err: NodeJS.Wri
       err.write(banner(info) + '\n');
     },
     event(event, summary, decoded) {
-      const record = eventRecord(event, summary, decoded);
-      const { body: _body, ...rest } = record;
-      write(out, record, { ...rest, bodyBase64: event.body.toString('base64') });
+      write(out, eventRecord(event, summary, decoded));
     },
     delivery(result) {
       write(out, deliveryRecord(result));

@@ -5,6 +5,8 @@ import { type DeliveryResult, type WebhookEvent, decodeBody, headerValue } from 
 import type { EventRow, StoreHandle } from '../store/index.js';
 import { type Summary, deliveryStatus, summarize, summaryPieces, summaryText } from '../format/summary.js';
 import { headerObject } from '../format/json.js';
+import { targetUrl } from '../delivery.js';
+import { curlFor, fixtureName } from './shell.js';
 
 /** Everything the inspector serves lives under this prefix, which the webhook listener refuses (404). */
 export const PREFIX = '/_webhook-listen';
@@ -80,25 +82,23 @@ export function listItem(event: ListedEvent, summary: Summary, deliveries: Deliv
   };
 }
 
-const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+/** Text bodies up to this size come with the detail; larger ones are fetched on demand (`/text`). */
+const PREVIEW_CHARS = 64 * 1024;
+/** Bodies up to this size can be edited as text before a replay. */
+const EDITABLE_MAX = 1024 * 1024;
+const IMAGE_TYPES = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
 
-/** A curl command that sends the same request again. */
-export function curlFor(event: WebhookEvent, url: string): string {
-  const skip = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'accept-encoding']);
-  const parts = [`curl -X ${event.method} ${shellQuote(url)}`];
-  for (const [k, v] of event.headers) if (!skip.has(k.toLowerCase())) parts.push(`-H ${shellQuote(`${k}: ${v}`)}`);
-  const decoded = decodeBody({ headers: [], body: event.body });
-  if (event.body.length > 0) {
-    if (decoded.kind === 'binary' || headerValue(event.headers, 'content-encoding'))
-      parts.push(`--data-binary @- # binary body: pipe it in with webhook-listen show ${event.id} --raw |`);
-    else parts.push(`--data-binary ${shellQuote(event.body.toString('utf8'))}`);
-  }
-  return parts.join(' \\\n  ');
-}
-
+/**
+ * The detail pane's data: everything but the body, which comes as a preview (and is fetched whole from `/text` or
+ * `/body` only when shown), so a 10 MB event opens as fast as a small one. No parsed JSON: the page parses the text
+ * itself, keeping numbers exactly as sent.
+ */
 function detail(entry: { event: WebhookEvent; deliveries: DeliveryResult[] }, curlUrl: string | undefined): Record<string, unknown> {
   const { event, deliveries } = entry;
   const decoded = decodeBody(event);
+  const type = (headerValue(event.headers, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const text = decoded.text;
+  const utf8Text = text !== undefined && !decoded.encoding && !decoded.charset;
   const out: Record<string, unknown> = {
     ...listItem(event, summarize(event, decoded), deliveries),
     url: event.url,
@@ -107,18 +107,18 @@ function detail(entry: { event: WebhookEvent; deliveries: DeliveryResult[] }, cu
     headers: event.headers,
     headerObject: headerObject(event.headers),
     encoding: decoded.encoding ?? null,
+    charset: decoded.charset ?? null,
     rejected: event.rejected ?? null,
-    bodyBase64: event.body.toString('base64'),
+    bodySize: event.body.length,
+    textSize: text?.length ?? null,
+    image: IMAGE_TYPES.test(type) && event.body.length > 0 ? type : null,
+    // Edited as text only when the text is the bytes (UTF-8, not encoded) and small enough to edit.
+    editable: event.body.length === 0 || (utf8Text && ['json', 'text', 'form', 'invalid-json'].includes(decoded.kind) && event.body.length <= EDITABLE_MAX),
+    fixture: fixtureName(event, decoded.kind === 'json' ? 'json' : 'bin'),
   };
-  if (decoded.text !== undefined) out.bodyText = decoded.text;
-  if (decoded.kind === 'json') {
-    // A body too deeply nested to serialise is shown as text only.
-    try {
-      JSON.stringify(decoded.value);
-      out.bodyJson = decoded.value;
-    } catch {
-      out.bodyJson = undefined;
-    }
+  if (text !== undefined) {
+    out.bodyText = text.length > PREVIEW_CHARS ? text.slice(0, PREVIEW_CHARS) : text;
+    out.textTruncated = text.length > PREVIEW_CHARS;
   }
   if (curlUrl) out.curl = curlFor(event, curlUrl);
   return out;
@@ -160,9 +160,12 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     return event ? { event, deliveries: found[0]!.deliveries } : undefined;
   };
   const rowItem = (row: EventRow): Record<string, unknown> => listItem(row, JSON.parse(row.summary) as Summary, row.deliveries);
-  const curlUrl = (event: WebhookEvent): string | undefined => {
+  // The URL the event's delivery really used (path and query kept when the target has none), else where it would go.
+  const curlUrl = (event: WebhookEvent, deliveries: DeliveryResult[]): string | undefined => {
+    const used = deliveries.find((d) => !d.replay)?.url;
+    if (used) return used;
     const target = event.targets?.[0] ?? options.defaultTargets[0];
-    if (target) return target;
+    if (target) return targetUrl(target, event);
     return options.listenUrl ? new URL(event.url, options.listenUrl).toString() : undefined;
   };
 
@@ -207,19 +210,38 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       req.on('close', () => clients.delete(res));
       return;
     }
-    const m = new RegExp(`^${PREFIX}/api/events/([0-9a-z]+)(/raw|/replay|/retry|/cancel)?$`).exec(path);
+    const m = new RegExp(`^${PREFIX}/api/events/([0-9a-z]+)(/raw|/body|/text|/replay|/retry|/cancel)?$`).exec(path);
     if (m) {
       const entry = findEntry(m[1]!);
       if (!entry) return json(res, 404, { error: `no single event with an id starting "${m[1]}"` });
       const { event } = entry;
-      if (method === 'GET' && !m[2]) return json(res, 200, detail({ event, deliveries: entry.deliveries }, curlUrl(event)));
+      if (method === 'GET' && !m[2]) return json(res, 200, detail(entry, curlUrl(event, entry.deliveries)));
       if (method === 'GET' && m[2] === '/raw') {
-        const ext = decodeBody(event).kind === 'json' ? 'json' : 'bin';
+        // Save as fixture: a file name made only of safe characters, so the quoting cannot be broken out of.
         res.writeHead(200, {
           'content-type': 'application/octet-stream',
-          'content-disposition': `attachment; filename="${event.name ?? 'event'}-${event.id}.${ext}"`.replace(/[^\x20-\x7e]/g, '_'),
+          'content-disposition': `attachment; filename="${fixtureName(event, decodeBody(event).kind === 'json' ? 'json' : 'bin')}"`,
         });
         res.end(event.body);
+        return;
+      }
+      if (method === 'GET' && m[2] === '/body') {
+        // The stored bytes for the hex view and image preview; never run or rendered as a page.
+        const type = (headerValue(event.headers, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+        res.writeHead(200, {
+          'content-type': IMAGE_TYPES.test(type) ? type : 'application/octet-stream',
+          'content-security-policy': 'sandbox',
+          'content-disposition': 'inline',
+          'cache-control': 'no-store',
+        });
+        res.end(event.body);
+        return;
+      }
+      if (method === 'GET' && m[2] === '/text') {
+        const text = decodeBody(event).text;
+        if (text === undefined) return json(res, 409, { error: 'this body is not text: see it in the hex view' });
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+        res.end(text);
         return;
       }
       if (method === 'POST' && m[2] !== '/replay' && m[2] !== '/raw' && m[2]) {

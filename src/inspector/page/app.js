@@ -1,7 +1,11 @@
 // The inspector page: plain DOM, no framework, no CDN. Payload text only ever goes through textContent.
 const API = '/_webhook-listen/api';
 const $ = (sel) => document.querySelector(sel);
-const state = { events: [], selected: null, detail: null, view: 'tree', names: new Set() };
+const state = { events: [], next: null, total: 0, selected: null, detail: null, view: 'tree', names: new Set(), body: null, live: [] };
+/** Entries of one level of the JSON tree shown before "show more". */
+const LEVEL_CAP = 200;
+/** Bytes of a binary body shown per step of the hex view. */
+const HEX_STEP = 4096;
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -23,41 +27,63 @@ function toast(text) {
 }
 
 function statusClass(status) {
-  if (/^[23]\d\d$/.test(status)) return 'status ok';
-  if (/^pending|filtered|not forwarded/.test(status)) return 'status wait';
+  if (/^2\d\d$/.test(status)) return 'status ok';
+  if (/^pending|filtered|not forwarded|^3\d\d$/.test(status)) return 'status wait';
   return 'status bad';
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+/** 24-hour time as the terminal shows it, with the date when it is not today. */
+function when(iso, withSeconds = true) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '--:--:--';
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}${withSeconds ? `:${pad(d.getSeconds())}` : ''}`;
+  const today = new Date();
+  const sameDay = d.getFullYear() === today.getFullYear() && d.getMonth() === today.getMonth() && d.getDate() === today.getDate();
+  return sameDay ? time : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
 }
 
 function pieceNodes(pieces) {
   return pieces.filter((p) => p.role !== 'time').map((p) => el('span', { class: `p-${p.role}` }, p.text));
 }
 
-function matches(item) {
-  const name = $('#filter-name').value;
-  if (name && item.name !== name) return false;
-  const q = $('#filter-text').value.trim().toLowerCase();
-  if (!q) return true;
-  return `${item.text} ${item.id} ${item.path} ${item.status}`.toLowerCase().includes(q);
+const formatBytes = (n) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`);
+
+// ---- the list: one dense line per event; filtering and paging happen in the store ----
+
+function filters() {
+  return { name: $('#filter-name').value, q: $('#filter-text').value.trim() };
 }
 
+function matchesFilters(item) {
+  const { name, q } = filters();
+  if (name && item.name !== name) return false;
+  return !q || `${item.text} ${item.id} ${item.path}`.toLowerCase().includes(q.toLowerCase());
+}
+
+/** The order a dense line reads best in: who and what first, where after. */
+const LINE_ORDER = ['name', 'request', 'sender', 'agent', 'content', 'preview', 'kind', 'note', 'channel', 'context'];
+const lineOrder = (pieces) => [...pieces].sort((a, b) => LINE_ORDER.indexOf(a.role) - LINE_ORDER.indexOf(b.role));
+
 function row(item) {
-  const li = el(
+  return el(
     'li',
-    { 'data-id': item.id, class: item.id === state.selected ? 'selected' : '', onclick: () => select(item.id) },
-    el('span', { class: 'time' }, new Date(item.receivedAt).toLocaleTimeString()),
-    el('span', { class: 'line' }, pieceNodes(item.pieces)),
+    { 'data-id': item.id, class: item.id === state.selected ? 'selected' : '', title: item.text, onclick: () => select(item.id) },
+    el('span', { class: 'time' }, when(item.receivedAt)),
+    el('span', { class: 'line' }, pieceNodes(lineOrder(item.pieces))),
     el('span', { class: statusClass(item.status), 'data-role': 'status' }, item.status),
-    el('span', { class: 'sub' }, `${item.method} ${item.path} · ${item.id.slice(0, 10)}`),
   );
-  return li;
 }
 
 function renderList() {
-  const list = $('#events');
-  const shown = state.events.filter(matches);
-  list.replaceChildren(...shown.map(row));
+  // Newest first whatever order the stream and the history arrived in (ids sort by time).
+  state.events.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  $('#events').replaceChildren(...state.events.map(row));
+  const filtered = filters().name || filters().q;
   $('#empty').hidden = state.events.length > 0;
-  $('#count').textContent = shown.length === state.events.length ? `${state.events.length} events` : `${shown.length} of ${state.events.length}`;
+  $('#empty').textContent = filtered ? 'No event matches the filter.' : $('#empty').dataset.text;
+  $('#more').hidden = !state.next;
+  $('#count').textContent = `${state.events.length < state.total ? `${state.events.length} of ` : ''}${state.total} events`;
 }
 
 function addName(name) {
@@ -66,9 +92,49 @@ function addName(name) {
   $('#filter-name').append(el('option', { value: name }, name));
 }
 
-// ---- the JSON tree: <details> nodes, children built only when opened so huge bodies stay cheap ----
+async function load(more = false) {
+  const { name, q } = filters();
+  const params = new URLSearchParams();
+  if (name) params.set('name', name);
+  if (q) params.set('q', q);
+  if (more && state.next) params.set('before', String(state.next));
+  const asked = params.toString();
+  load.asked = asked;
+  const res = await fetch(`${API}/events?${asked}`);
+  if (!res.ok || load.asked !== asked) return;
+  const page = await res.json();
+  if (more) state.events.push(...page.events.filter((e) => !state.events.some((x) => x.id === e.id)));
+  else {
+    // Events that came over the stream while the page was asked for may be newer than it: they stay on top.
+    const inPage = new Set(page.events.map((e) => e.id));
+    const newer = state.live.filter((e) => !inPage.has(e.id) && matchesFilters(e));
+    state.events = [...newer, ...page.events];
+    state.total = page.total + newer.length;
+  }
+  state.next = page.next;
+  if (more) state.total = page.total;
+  for (const e of page.events) addName(e.name);
+  renderList();
+}
+
+// ---- numbers as sent: JSON.parse rounds past 2^53, so the tree shows each number's own source text ----
+
+class Num {
+  constructor(source) {
+    this.source = source;
+  }
+}
+
+function parseExact(text) {
+  return JSON.parse(text, (key, value, context) =>
+    typeof value === 'number' && context?.source !== undefined && String(value) !== context.source ? new Num(context.source) : value,
+  );
+}
+
+// ---- the JSON tree: <details> nodes, children built only when opened, a level capped with "show more" ----
 
 function leaf(value) {
+  if (value instanceof Num) return el('span', { class: 'j-num' }, value.source);
   if (typeof value === 'string') return el('span', { class: 'j-str' }, JSON.stringify(value));
   if (typeof value === 'number') return el('span', { class: 'j-num' }, String(value));
   return el('span', { class: 'j-lit' }, String(value));
@@ -76,120 +142,246 @@ function leaf(value) {
 
 function treeNode(key, value, open) {
   const label = key === null ? [] : [el('span', { class: 'j-key' }, key), ': '];
-  if (value === null || typeof value !== 'object') return el('div', { class: 'row' }, ...label, leaf(value));
-  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
-  const brief = Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`;
-  const details = el('details', open ? { open: true } : {}, el('summary', {}, ...label, el('span', { class: 'muted' }, brief)));
-  const fill = () => {
-    if (details.dataset.filled) return;
-    details.dataset.filled = '1';
-    for (const [k, v] of entries) details.append(treeNode(Array.isArray(value) ? k : JSON.stringify(k).slice(1, -1), v, false));
+  if (value === null || typeof value !== 'object' || value instanceof Num) return el('div', { class: 'row' }, ...label, leaf(value));
+  const isArray = Array.isArray(value);
+  const keys = isArray ? null : Object.keys(value);
+  const size = isArray ? value.length : keys.length;
+  const details = el('details', open ? { open: true } : {}, el('summary', {}, ...label, el('span', { class: 'muted' }, isArray ? `[${size}]` : `{${size}}`)));
+  let shown = 0;
+  const more = el('button', { class: 'more', 'data-role': 'show-more', onclick: () => fill(LEVEL_CAP * 5) });
+  const fill = (count) => {
+    more.remove();
+    const end = Math.min(size, shown + count);
+    const nodes = [];
+    for (let i = shown; i < end; i++) {
+      const k = isArray ? String(i) : keys[i];
+      nodes.push(treeNode(isArray ? k : JSON.stringify(k).slice(1, -1), value[k], false));
+    }
+    details.append(...nodes);
+    shown = end;
+    if (shown < size) {
+      more.textContent = `show ${Math.min(size - shown, LEVEL_CAP * 5)} more of ${size}`;
+      details.append(more);
+    }
   };
-  if (open) fill();
-  details.addEventListener('toggle', fill);
+  const first = () => {
+    if (shown === 0 && size > 0) fill(LEVEL_CAP);
+  };
+  if (open) first();
+  details.addEventListener('toggle', first);
   return details;
 }
 
 function openAll(root, depth) {
   for (const d of root.querySelectorAll(':scope > details')) {
     if (depth <= 0) continue;
-    d.open = true;
+    if (!d.open) d.open = true;
+    d.dispatchEvent(new Event('toggle'));
     openAll(d, depth - 1);
   }
 }
 
-// ---- the detail pane ----
+// ---- bodies: fetched only when shown ----
+
+async function bodyText(d) {
+  if (!d.textTruncated) return d.bodyText ?? '';
+  state.body ??= fetch(`${API}/events/${d.id}/text`).then((r) => r.text());
+  return state.body;
+}
+
+function hexView(bytes, offset) {
+  const lines = [];
+  for (let i = 0; i < bytes.length; i += 16) {
+    const chunk = bytes.subarray(i, i + 16);
+    const hex = [...chunk].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    const ascii = [...chunk].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+    lines.push(`${(offset + i).toString(16).padStart(8, '0')}  ${hex.padEnd(47)}  ${ascii}`);
+  }
+  return lines.join('\n');
+}
+
+function binaryView(d) {
+  const box = el('div', { 'data-role': 'hex' });
+  const pre = el('pre', { class: 'hex' }, 'loading…');
+  const more = el('button', { class: 'more', 'data-role': 'hex-more' }, 'show more');
+  box.append(pre);
+  let bytes;
+  let shown = 0;
+  const step = () => {
+    const next = bytes.subarray(shown, shown + HEX_STEP);
+    pre.textContent = (shown ? pre.textContent + '\n' : '') + hexView(next, shown);
+    shown += next.length;
+    if (shown < bytes.length) {
+      more.textContent = `show more (${formatBytes(bytes.length - shown)} left)`;
+      box.append(more);
+    } else more.remove();
+  };
+  more.addEventListener('click', step);
+  fetch(`${API}/events/${d.id}/body`)
+    .then((r) => r.arrayBuffer())
+    .then((buf) => {
+      bytes = new Uint8Array(buf);
+      pre.textContent = '';
+      step();
+    });
+  return box;
+}
+
+function rawView(d) {
+  const pre = el('pre', { 'data-role': 'raw' }, d.bodyText || '(empty body)');
+  if (!d.textTruncated) return pre;
+  const all = el('button', { class: 'more', 'data-role': 'show-all' }, `show all (${formatBytes(d.bodySize)})`);
+  all.addEventListener('click', async () => {
+    all.disabled = true;
+    pre.textContent = await bodyText(d);
+    all.remove();
+  });
+  return el('div', {}, pre, all);
+}
+
+function treeView(d) {
+  const box = el('div', { class: 'tree', 'data-role': 'tree' }, d.textTruncated ? 'loading…' : '');
+  const build = (text) => {
+    let value;
+    try {
+      value = parseExact(text);
+    } catch {
+      box.replaceChildren(el('pre', {}, text));
+      return;
+    }
+    box.replaceChildren(treeNode(null, value, true));
+    openAll(box, 3);
+  };
+  if (d.textTruncated) bodyText(d).then(build);
+  else build(d.bodyText ?? '');
+  return box;
+}
 
 function bodyView(d) {
-  const hasTree = d.bodyJson !== undefined;
-  const view = hasTree ? state.view : 'raw';
+  const isText = d.bodyText !== undefined;
+  const hasTree = d.kind === 'json';
+  const views = [hasTree && 'tree', isText && 'raw', !isText && d.bodySize > 0 && 'hex', d.image && 'image'].filter(Boolean);
+  const view = views.includes(state.view) ? state.view : views[0];
   const tabs = el(
     'div',
     { class: 'tabs' },
-    hasTree && el('button', { 'aria-pressed': String(view === 'tree'), onclick: () => ((state.view = 'tree'), renderDetail()) }, 'tree'),
-    el('button', { 'aria-pressed': String(view === 'raw'), onclick: () => ((state.view = 'raw'), renderDetail()) }, 'raw'),
+    views.map((v) => el('button', { 'aria-pressed': String(v === view), onclick: () => ((state.view = v), renderDetail()) }, v)),
+    el('span', { class: 'muted' }, `${formatBytes(d.bodySize)} · ${d.kind}${d.encoding ? ` (${d.encoding})` : ''}${d.charset ? ` · ${d.charset}` : ''}`),
   );
   let content;
-  if (view === 'tree') {
-    content = el('div', { class: 'tree', 'data-role': 'tree' }, treeNode(null, d.bodyJson, true));
-    openAll(content, 3);
-  } else if (d.bodyText !== undefined) content = el('pre', { 'data-role': 'raw' }, d.bodyText || '(empty body)');
-  else content = el('pre', { 'data-role': 'raw' }, `(${d.size} bytes, ${d.kind}) base64:\n${d.bodyBase64}`);
+  if (d.bodySize === 0) content = el('p', { class: 'muted' }, '(empty body)');
+  else if (view === 'tree') content = treeView(d);
+  else if (view === 'raw') content = rawView(d);
+  else if (view === 'image') content = el('img', { class: 'preview', 'data-role': 'image', alt: 'the body, as an image', src: `${API}/events/${d.id}/body` });
+  else content = binaryView(d);
   return [tabs, content];
 }
 
-function deliveriesTable(d) {
-  if (!d.deliveries.length) return el('p', { class: 'muted' }, d.targets.length ? 'pending…' : 'not forwarded (no --forward-to)');
-  return el(
-    'table',
-    { 'data-role': 'deliveries' },
-    el('tr', {}, el('th', {}, 'result'), el('th', {}, 'target'), el('th', {}, 'time'), el('th', {}, 'attempt'), el('th', {}, '')),
-    d.deliveries.map((r) =>
-      el(
-        'tr',
-        {},
-        el('td', {}, el('span', { class: statusClass(String(r.status ?? r.error)) }, String(r.status ?? r.error))),
-        el(
-          'td',
-          { class: 'v' },
-          `${r.method} ${r.url}`,
-          r.message ? el('div', { class: 'muted' }, r.message) : null,
-          // What the app answered: the first line here, the whole of it (first 64 KB) on opening.
-          r.response?.body ? answerNode(r.response) : null,
-        ),
-        el('td', {}, `${r.durationMs} ms`),
-        el('td', {}, String(r.attempt), r.final ? '' : ' (retrying)'),
-        el('td', { class: 'muted' }, r.replay ? (r.edited ? 'edited replay' : 'replay') : ''),
-      ),
+// ---- the response side: every attempt with what the app answered ----
+
+/** An answer pretty-printed when it is JSON, its numbers written as sent (marked, stringified, unmarked). */
+function prettyAnswer(body) {
+  try {
+    const marked = JSON.parse(body, (k, v, ctx) => (typeof v === 'number' && ctx?.source !== undefined ? `\u0000${ctx.source}` : v));
+    return JSON.stringify(marked, null, 2).replace(/"\\u0000(-?[0-9.eE+-]+)"/g, '$1');
+  } catch {
+    return body;
+  }
+}
+
+function attemptCard(r) {
+  const status = String(r.status ?? r.error);
+  const failed = r.status === undefined || r.status >= 400;
+  const card = el(
+    'div',
+    { class: `attempt${failed ? ' failed' : ''}`, 'data-role': 'attempt' },
+    el(
+      'div',
+      { class: 'attempt-head' },
+      el('span', { class: statusClass(status) }, status),
+      el('span', { class: 'mono v' }, `${r.method} ${r.url}`),
+      el('span', { class: 'muted' }, `#${r.attempt} · ${r.durationMs} ms · ${when(r.at)}${r.replay ? (r.edited ? ' · edited replay' : ' · replay') : ''}${r.final ? '' : ' · retrying'}`),
     ),
+    r.message ? el('div', { class: 'muted' }, r.message) : null,
   );
+  const resp = r.response;
+  if (resp) {
+    if (resp.body) card.append(answerNode(resp));
+    else if (resp.bodyBase64) card.append(el('div', { class: 'muted' }, `(binary answer, ${formatBytes(resp.size)})`));
+    if (resp.headers.length)
+      card.append(
+        el(
+          'details',
+          { class: 'resp-headers' },
+          el('summary', {}, `response headers (${resp.headers.length})`),
+          el('table', {}, resp.headers.map(([k, v]) => el('tr', {}, el('td', { class: 'k' }, k), el('td', { class: 'v' }, v)))),
+        ),
+      );
+  }
+  return card;
 }
 
 function answerNode(response) {
   const first = response.body.split('\n').find((l) => l.trim()) ?? '';
-  const box = el('details', { class: 'answer', 'data-role': 'answer' }, el('summary', {}, first.slice(0, 200)), el('pre', {}, response.body));
-  if (response.truncated) box.append(el('div', { class: 'muted' }, `${response.size} bytes in all; the first 64 KB kept`));
+  const box = el('details', { class: 'answer', 'data-role': 'answer' }, el('summary', {}, first.slice(0, 200)), el('pre', {}, prettyAnswer(response.body)));
+  if (response.truncated) box.append(el('div', { class: 'muted' }, `${formatBytes(response.size)} in all; the first 64 KB kept`));
   return box;
 }
 
-async function control(action) {
-  const res = await fetch(`${API}/events/${state.selected}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+function responsePane(d) {
+  if (!d.deliveries.length)
+    return el('p', { class: 'muted', 'data-role': 'deliveries' }, d.targets.length ? 'pending…' : 'not forwarded (no --forward-to)');
+  return el('div', { 'data-role': 'deliveries' }, [...d.deliveries].reverse().map(attemptCard));
+}
+
+// ---- actions ----
+
+async function post(path, payload) {
+  const res = await fetch(`${API}/events/${state.selected}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload ?? {}) });
   const out = await res.json();
-  if (!res.ok) return toast(out.error ?? `${action} failed (${res.status})`);
+  return { ok: res.ok, status: res.status, out };
+}
+
+async function control(action) {
+  const { ok, status, out } = await post(action);
+  if (!ok) return toast(out.error ?? `${action} failed (${status})`);
   toast(action === 'cancel' ? `gave up on ${out.count} waiting ${out.count === 1 ? 'delivery' : 'deliveries'}` : `retrying ${out.count} now`);
   setTimeout(() => select(state.selected, true), 1500);
 }
 
 async function replay(payload) {
-  const res = await fetch(`${API}/events/${state.selected}/replay`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(payload ?? {}),
-  });
-  const out = await res.json();
-  if (!res.ok) return toast(out.error ?? `replay failed (${res.status})`);
-  const r = out.results.map((x) => x.status ?? x.error).join(', ');
-  toast(`replayed → ${r}`);
+  const { ok, status, out } = await post('replay', payload);
+  if (!ok) return toast(out.error ?? `replay failed (${status})`);
+  toast(`replayed → ${out.results.map((x) => x.status ?? x.error).join(', ')}`);
   await select(state.selected, true);
 }
 
-function editor(d) {
+async function editor(d) {
   const headersText = d.headers.map(([k, v]) => `${k}: ${v}`).join('\n');
-  const body = el('textarea', { rows: 14, 'data-role': 'edit-body' });
-  body.value = d.bodyJson !== undefined ? JSON.stringify(d.bodyJson, null, 2) : (d.bodyText ?? '');
   const headers = el('textarea', { rows: 6, 'data-role': 'edit-headers' });
   headers.value = headersText;
+  const body = el('textarea', { rows: 14, 'data-role': 'edit-body' });
+  // The text exactly as received: what is not edited is sent as the original bytes.
+  const original = d.editable ? await bodyText(d) : '';
+  body.value = original;
+  const note = d.editable
+    ? null
+    : el('p', { class: 'muted', 'data-role': 'not-editable' }, `This body (${d.kind}${d.encoding ? `, ${d.encoding}` : ''}${d.charset ? `, ${d.charset}` : ''}, ${formatBytes(d.bodySize)}) cannot be edited as text; it is replayed as received. Headers can still be edited.`);
+  if (!d.editable) body.disabled = true;
   const send = () => {
-    const pairs = headers.value
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)
-      .map((l) => {
-        const i = l.indexOf(':');
-        return [l.slice(0, i).trim(), l.slice(i + 1).trim()];
-      })
-      .filter(([k]) => k);
-    replay({ body: body.value, headers: pairs });
+    const payload = {};
+    if (d.editable && body.value !== original) payload.body = body.value;
+    if (headers.value !== headersText)
+      payload.headers = headers.value
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .map((l) => {
+          const i = l.indexOf(':');
+          return [l.slice(0, i).trim(), l.slice(i + 1).trim()];
+        })
+        .filter(([k]) => k);
+    replay(payload);
   };
   return el(
     'div',
@@ -198,45 +390,10 @@ function editor(d) {
     el('label', {}, 'Headers (one per line: Name: value)'),
     headers,
     el('label', {}, 'Body'),
+    note,
     body,
     el('div', { class: 'actions' }, el('button', { class: 'primary', onclick: send, 'data-role': 'send-edited' }, 'Send edited'), el('button', { onclick: () => renderDetail() }, 'Cancel')),
   );
-}
-
-function renderDetail(editing = false) {
-  const pane = $('#detail');
-  const d = state.detail;
-  if (!d) return;
-  const parts = [
-    el('h2', {}, pieceNodes(d.pieces)),
-    el(
-      'div',
-      { class: 'meta' },
-      el('span', {}, el('span', { class: 'mono' }, `${d.method} ${d.url}`)),
-      el('span', {}, new Date(d.receivedAt).toLocaleString()),
-      el('span', {}, `${d.size} bytes · ${d.kind}${d.encoding ? ` (${d.encoding})` : ''}`),
-      el('span', {}, `from ${d.remoteAddress || 'unknown'}`),
-      el('span', { class: 'mono' }, d.id),
-    ),
-    el(
-      'div',
-      { class: 'actions' },
-      el('button', { class: 'primary', 'data-role': 'replay', onclick: () => replay() }, 'Replay'),
-      el('button', { 'data-role': 'edit', onclick: () => renderDetail(true) }, 'Edit and replay'),
-      el('button', { 'data-role': 'curl', onclick: () => copy(d.curl, 'cURL command copied') }, 'Copy as cURL'),
-      el('a', { href: `${API}/events/${d.id}/raw`, download: '' }, el('button', { tabindex: -1 }, 'Save as fixture')),
-      /pending/.test(d.status) ? el('button', { 'data-role': 'retry-now', onclick: () => control('retry') }, 'Retry now') : null,
-      /pending/.test(d.status) ? el('button', { 'data-role': 'cancel-pending', onclick: () => control('cancel') }, 'Cancel pending') : null,
-    ),
-    editing ? editor(d) : null,
-    el('h3', {}, 'Deliveries'),
-    deliveriesTable(d),
-    el('h3', {}, 'Body'),
-    ...bodyView(d),
-    el('h3', {}, `Headers (${d.headers.length})`),
-    el('table', { 'data-role': 'headers' }, d.headers.map(([k, v]) => el('tr', {}, el('td', { class: 'k' }, k), el('td', { class: 'v' }, v)))),
-  ];
-  pane.replaceChildren(...parts.filter(Boolean));
 }
 
 async function copy(text, done) {
@@ -245,9 +402,42 @@ async function copy(text, done) {
     toast(done);
   } catch {
     // Clipboard access can be refused (http, permissions): show it to copy by hand.
-    state.detail.curlShown = true;
     $('#detail').prepend(el('pre', { 'data-role': 'curl-text' }, text));
   }
+}
+
+async function renderDetail(editing = false) {
+  const pane = $('#detail');
+  const d = state.detail;
+  if (!d) return;
+  const pending = /pending/.test(d.status);
+  const request = el(
+    'section',
+    { class: 'side request', 'aria-label': 'request' },
+    el('h3', {}, 'Request'),
+    el('div', { class: 'meta' }, el('span', { class: 'mono v' }, `${d.method} ${d.url}`), el('span', {}, `from ${d.remoteAddress || 'unknown'}`)),
+    ...bodyView(d),
+    el('h3', {}, `Headers (${d.headers.length})`),
+    el('table', { 'data-role': 'headers' }, d.headers.map(([k, v]) => el('tr', {}, el('td', { class: 'k' }, k), el('td', { class: 'v' }, v)))),
+  );
+  const response = el('section', { class: 'side response', 'aria-label': 'response' }, el('h3', {}, 'Deliveries and answers'), responsePane(d));
+  const parts = [
+    el('h2', {}, pieceNodes(d.pieces)),
+    el('div', { class: 'meta' }, el('span', {}, when(d.receivedAt)), el('span', { class: statusClass(d.status) }, d.status), el('span', { class: 'mono' }, d.id)),
+    el(
+      'div',
+      { class: 'actions' },
+      el('button', { class: 'primary', 'data-role': 'replay', onclick: () => replay() }, 'Replay'),
+      el('button', { 'data-role': 'edit', onclick: () => renderDetail(true) }, 'Edit and replay'),
+      d.curl ? el('button', { 'data-role': 'curl', onclick: () => copy(d.curl, 'cURL command copied') }, 'Copy as cURL') : null,
+      el('a', { href: `${API}/events/${d.id}/raw`, download: d.fixture }, el('button', { tabindex: -1 }, 'Save as fixture')),
+      pending ? el('button', { 'data-role': 'retry-now', onclick: () => control('retry') }, 'Retry now') : null,
+      pending ? el('button', { 'data-role': 'cancel-pending', onclick: () => control('cancel') }, 'Cancel pending') : null,
+    ),
+    editing ? await editor(d) : null,
+    el('div', { class: 'sides' }, request, response),
+  ];
+  pane.replaceChildren(...parts.filter(Boolean));
 }
 
 async function select(id, keepView) {
@@ -256,10 +446,12 @@ async function select(id, keepView) {
   const res = await fetch(`${API}/events/${id}`);
   if (!res.ok) return toast(`cannot load ${id}`);
   state.detail = await res.json();
+  state.body = null;
   if (!keepView) state.view = 'tree';
   const item = state.events.find((e) => e.id === id);
   if (item) item.status = state.detail.status;
-  renderDetail();
+  await renderDetail();
+  document.body.classList.add('has-detail');
 }
 
 // ---- live updates ----
@@ -294,8 +486,12 @@ function connect() {
   source.addEventListener('tunnel', (e) => renderTunnel(JSON.parse(e.data)));
   source.addEventListener('event', (e) => {
     const item = JSON.parse(e.data);
-    state.events.unshift(item);
     addName(item.name);
+    state.live.unshift(item);
+    state.live.length = Math.min(state.live.length, 200);
+    if (!matchesFilters(item) || state.events.some((x) => x.id === item.id)) return;
+    state.events.unshift(item);
+    state.total++;
     renderList();
     $(`#events li[data-id="${item.id}"]`)?.classList.add('fresh');
   });
@@ -318,17 +514,18 @@ function connect() {
   });
 }
 
-async function start() {
-  $('#filter-name').addEventListener('change', renderList);
-  $('#filter-text').addEventListener('input', renderList);
+function start() {
+  $('#empty').dataset.text = $('#empty').textContent;
+  let typing;
+  $('#filter-name').addEventListener('change', () => load());
+  $('#filter-text').addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => load(), 150);
+  });
+  $('#more').addEventListener('click', () => load(true));
+  $('#back').addEventListener('click', () => document.body.classList.remove('has-detail'));
   connect();
-  const res = await fetch(`${API}/events`);
-  const { events } = await res.json();
-  // Events that arrived over the stream while history loaded stay first; no duplicates.
-  const seen = new Set(state.events.map((e) => e.id));
-  state.events.push(...events.filter((e) => !seen.has(e.id)));
-  for (const e of state.events) addName(e.name);
-  renderList();
+  load();
 }
 
 start();

@@ -1,0 +1,58 @@
+/*
+ * JSON text for the terminal and for tools: one line, every character a terminal could act on written as \uXXXX
+ * (C1 controls, bidi overrides, line separators), and a body's numbers kept exactly as the sender wrote them.
+ */
+
+/** Characters that are valid raw inside a JSON string but that a terminal or an editor may act on. */
+const UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const escapeUnsafe = (text: string): string => text.replace(UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/**
+ * A JSON text as one line: whitespace between tokens dropped, unsafe characters inside strings escaped; numbers,
+ * strings and nesting untouched. Linear time, no recursion (any depth), and no parse: `text` must already be valid
+ * JSON (as a body that JSON.parse accepted is).
+ */
+export function compactJson(text: string): string {
+  let out = '';
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0xfeff) {
+      out += text.slice(from, i);
+      from = i + 1;
+    }
+  }
+  return escapeUnsafe(out + text.slice(from));
+}
+
+/** JSON.stringify for a record a person may read in a terminal: unsafe characters as \uXXXX (still valid JSON). */
+export function safeStringify(value: unknown): string {
+  return escapeUnsafe(JSON.stringify(value));
+}
+
+/** A JSON text to put into a record as it is (a body, compacted), instead of re-serialising its parsed value. */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * One record as a line: like safeStringify, with each RawJson value written as its text. Deep bodies therefore never
+ * meet JSON.stringify's recursion, and big integers are never rounded.
+ */
+export function recordLine(record: Record<string, unknown>): string {
+  const raws: string[] = [];
+  const mark = `\u0000raw${Math.random().toString(36).slice(2)}:`;
+  const text = safeStringify(
+    Object.fromEntries(Object.entries(record).map(([k, v]) => (v instanceof RawJson ? [k, `${mark}${raws.push(v.text) - 1}`] : [k, v]))),
+  );
+  if (raws.length === 0) return text;
+  const quoted = JSON.stringify(mark).slice(1, -1);
+  return text.replace(new RegExp(`"${quoted.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)"`, 'g'), (_m, i: string) => raws[Number(i)]!);
+}
