@@ -75,8 +75,11 @@ export function parseTarget(value: string): string {
 
 function parseTunnelHost(value: string): string {
   let url: URL;
+  // localhost:21200 with no scheme would be asked over TLS and fail for ever with EPROTO: say which one is meant.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
+    throw new InvalidArgumentError(`a tunnel server needs its scheme: http://${value} or https://${value}.`);
   try {
-    url = new URL(/^[a-z]+:\/\//i.test(value) ? value : `https://${value}`);
+    url = new URL(value);
   } catch {
     throw new InvalidArgumentError(`"${value}" is not a URL; e.g. https://tunnel.example.com.`);
   }
@@ -505,6 +508,38 @@ program
     }
     stopOnSignals(session, printer);
   });
+
+/** The command name closest to `word` (edit distance at most 2), for "did you mean". */
+function closest(word: string, names: string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const cur = row[j]!;
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = cur;
+      }
+    }
+    return row[b.length]!;
+  };
+  const best = names.map((n) => [n, distance(word, n)] as const).sort((a, b) => a[1] - b[1])[0];
+  return best && best[1] <= 2 ? best[0] : undefined;
+}
+
+// `webhook-listen evnets` would otherwise be "too many arguments" to the listen command.
+const first = process.argv[2];
+const commands = program.commands.map((c) => c.name());
+if (first === 'help') {
+  program.outputHelp();
+  process.exit(0);
+}
+if (first !== undefined && !first.startsWith('-') && !commands.includes(first)) {
+  const guess = closest(first, commands);
+  process.stderr.write(`error: unknown command '${first}'${guess ? ` — did you mean '${guess}'?` : ''} (see webhook-listen --help)\n`);
+  process.exit(2);
+}
 
 try {
   await program.parseAsync(process.argv);

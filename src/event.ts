@@ -112,10 +112,16 @@ export interface DecodedBody {
   charset?: string;
 }
 
-const MAX_DECODED = 64 * 1024 * 1024;
+/**
+ * Decoding a compressed body for display is bounded: at most 8 MB, and at most 50 times its compressed size. A gzip
+ * bomb (61 kB that inflate to 60 MB of JSON) is then labelled "not decoded" instead of taking memory for every event
+ * that waits; its bytes are still stored and forwarded as received.
+ */
+export const MAX_DECODED = 8 * 1024 * 1024;
+export const MAX_DECODE_RATIO = 50;
 
 function undoContentEncoding(body: Buffer, encoding: string): Buffer {
-  const opts = { maxOutputLength: MAX_DECODED };
+  const opts = { maxOutputLength: Math.min(MAX_DECODED, Math.max(64 * 1024, body.length * MAX_DECODE_RATIO)) };
   switch (encoding) {
     case 'gzip':
     case 'x-gzip':
@@ -150,14 +156,17 @@ function textOf(bytes: Buffer, type: string, utf8: string): { text: string; char
 }
 
 // One decode per body: the listener, the summary and the printers all ask for the same one.
-const decodedCache = new WeakMap<Buffer, { headers: [string, string][]; decoded: DecodedBody }>();
+/**
+ * The last body decoded: the listener names an event and then summarises it, one decode for both. One entry only,
+ * so nothing decoded outlives the moment (a queue of waiting events must not keep their parsed bodies alive).
+ */
+let lastDecoded: { body: Buffer; headers: [string, string][]; decoded: DecodedBody } | undefined;
 
 /** Reads an event's body for display: never throws, whatever the bytes are. */
 export function decodeBody(event: Pick<WebhookEvent, 'body' | 'headers'>): DecodedBody {
-  const hit = decodedCache.get(event.body);
-  if (hit && hit.headers === event.headers) return hit.decoded;
+  if (lastDecoded && lastDecoded.body === event.body && lastDecoded.headers === event.headers) return lastDecoded.decoded;
   const decoded = decodeUncached(event);
-  decodedCache.set(event.body, { headers: event.headers, decoded });
+  lastDecoded = { body: event.body, headers: event.headers, decoded };
   return decoded;
 }
 
@@ -170,7 +179,13 @@ function decodeUncached(event: Pick<WebhookEvent, 'body' | 'headers'>): DecodedB
       bytes = undoContentEncoding(bytes, encoding);
       result.encoding = encoding;
     } catch (err) {
-      return { kind: 'binary', decodeError: `${encoding}: ${(err as Error).message}` };
+      const tooBig = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError;
+      return {
+        kind: 'binary',
+        decodeError: tooBig
+          ? `${encoding}, ${event.body.length} bytes, not decoded: it would inflate past ${Math.round(Math.min(MAX_DECODED, Math.max(64 * 1024, event.body.length * MAX_DECODE_RATIO)) / 1024)} KB`
+          : `${encoding}: ${(err as Error).message}`,
+      };
     }
   }
   if (bytes.length === 0) return { ...result, kind: 'empty' };

@@ -17,7 +17,14 @@ export interface ListenerOptions {
   maxBody: number;
   /** Called for every accepted request, including refused ones (`event.rejected`); its answer is sent back. */
   onEvent(event: WebhookEvent): Promise<Answer> | Answer;
-  onIgnored?(info: { method: string; url: string; remoteAddress: string }): void;
+  /** Requests turned away without becoming events: another path (404), a browser page (403), oversized headers (431). */
+  onIgnored?(info: IgnoredRequest): void;
+  /**
+   * Requests on the listener's own port must name it by a loopback name with its port (127.0.0.1:P, localhost:P,
+   * [::1]:P), so a page in a local browser cannot reach it through DNS rebinding. Off when the user binds a
+   * non-loopback address. The tunnel's entry takes the public Host.
+   */
+  checkHost?: boolean;
   /** Internal failures that could not become an answer. */
   onError?(err: Error): void;
   /**
@@ -44,6 +51,32 @@ export interface ListenerHandle {
 /** A body through the tunnel must arrive within this long, plus TUNNEL_BODY_BYTES_PER_MS for its declared size. */
 export const TUNNEL_BODY_MS = 10_000;
 const TUNNEL_BODY_BYTES_PER_MS = 256;
+
+export interface IgnoredRequest {
+  method: string;
+  url: string;
+  remoteAddress: string;
+  status: number;
+  reason: string;
+}
+
+/**
+ * A browser's request from another site: webhook senders send neither Sec-Fetch-Site nor an Origin, a page does. The
+ * answer is why, or undefined for a request to accept.
+ */
+function crossSite(req: IncomingMessage): string | undefined {
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'cross-site' || site === 'same-site') return `a browser request from another site (Sec-Fetch-Site: ${site})`;
+  const origin = req.headers.origin;
+  if (origin === undefined) return undefined;
+  let host = '';
+  try {
+    host = new URL(origin).host;
+  } catch {
+    // "null" (sandboxed pages, file:) or garbage: not this listener's page either.
+  }
+  return host && host === req.headers.host ? undefined : `a browser request from another site (Origin: ${origin.slice(0, 100)})`;
+}
 
 /** Paths no webhook may use: the inspector's namespace is never served on the listener. */
 const RESERVED = '/_webhook-listen';
@@ -103,6 +136,8 @@ function makeEvent(req: IncomingMessage, body: Buffer, size: number): WebhookEve
 /** Starts the webhook listener. Rejects with a ListenError (code EADDRINUSE…) when the port can't be bound. */
 export function startListener(options: ListenerOptions): Promise<ListenerHandle> {
   const sockets = new Set<import('node:net').Socket>();
+  // Filled in once the port is known.
+  const hosts = new Set<string>();
 
   const handle = (req: IncomingMessage, res: ServerResponse, viaTunnel: boolean): void => {
     const url = req.url ?? '/';
@@ -113,12 +148,18 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
       send(res, { status: 200, headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' }, body: options.liveness.answer });
       return;
     }
-    if (path === RESERVED || path.startsWith(RESERVED + '/') || (options.path && !matchesPath(options.path, path))) {
+    const turnAway = (status: number, reason: string, body: string): void => {
       req.resume();
-      options.onIgnored?.({ method: req.method ?? 'GET', url, remoteAddress });
-      send(res, { status: 404, body: `Not found: this listener accepts webhooks on ${options.path ?? '/'}\n` });
-      return;
-    }
+      options.onIgnored?.({ method: req.method ?? 'GET', url, remoteAddress, status, reason });
+      res.shouldKeepAlive = false;
+      send(res, { status, body });
+    };
+    if (!viaTunnel && options.checkHost && !hosts.has((req.headers.host ?? '').toLowerCase()))
+      return turnAway(403, `Host ${(req.headers.host ?? '(none)').slice(0, 100)} is not this listener`, `Forbidden: this listener answers to Host ${[...hosts][0]} (or its public URL)\n`);
+    const browser = crossSite(req);
+    if (browser) return turnAway(403, browser, 'Forbidden: webhooks are not sent by web pages in a browser\n');
+    if (path === RESERVED || path.startsWith(RESERVED + '/') || (options.path && !matchesPath(options.path, path)))
+      return turnAway(404, 'not the --path', `Not found: this listener accepts webhooks on ${options.path ?? '/'}\n`);
 
     const chunks: Buffer[] = [];
     let received = 0;
@@ -154,8 +195,9 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
     });
     req.on('end', () => finish(tooLarge ? 'too-large' : undefined));
     req.on('aborted', () => {
-      // The sender gave up half-way: keep what arrived so nothing disappears silently.
-      if (!tooLarge) finish('aborted');
+      // The sender gave up half-way: keep what arrived (or, past --max-body, the size it reached) so nothing
+      // disappears silently.
+      finish(tooLarge ? 'too-large' : 'aborted');
     });
     req.on('error', () => {
       // Reset connections surface as 'aborted' above; nothing else to do.
@@ -193,10 +235,14 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
     });
+    // Every header kept (node drops those past 2,000 lines silently); the bound is maxHeaderSize, 64 KB, then 431.
+    server.maxHeadersCount = 0;
     server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy();
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+      if (status === 431)
+        options.onIgnored?.({ method: '?', url: '?', remoteAddress: (socket as import('node:net').Socket).remoteAddress ?? '', status, reason: 'headers over 64 KB — refused before they could be read' });
       // end() alone only half-closes: a client that keeps dribbling would hold the socket open.
       socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
     });
@@ -224,6 +270,7 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
       server.off('error', onListenError);
       server.on('error', (err) => options.onError?.(err));
       const port = (server.address() as AddressInfo).port;
+      for (const name of ['127.0.0.1', 'localhost', '[::1]']) hosts.add(`${name}:${port}`);
       let tunnelPort: number | undefined;
       if (entry) {
         try {

@@ -122,9 +122,9 @@ test('hostile requests: every method, long and odd URLs, 500 headers, duplicates
   }
   const longUrl = `/long?${'q=' + 'x'.repeat(16_000)}`;
   assert.equal((await send(`${wl.url}${longUrl}`, { body: '{}' })).status, 200, 'a 16 kB URL');
-  const tooLong = await rawRequest(port, [`POST /${'y'.repeat(80_000)} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`]);
+  const tooLong = await rawRequest(port, [`POST /${'y'.repeat(80_000)} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 0\r\n\r\n`]);
   assert.match(tooLong, /^HTTP\/1\.1 431/, 'an 80 kB request line gets 431');
-  const odd = await rawRequest(port, [`POST /caf%C3%A9/%00/\u00e9t\u00e9 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`]);
+  const odd = await rawRequest(port, [`POST /caf%C3%A9/%00/\u00e9t\u00e9 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 2\r\n\r\n{}`]);
   assert.match(odd, /^HTTP\/1\.1 (200|400)/, 'unicode and %00 in a path are answered');
   const many: [string, string][] = Array.from({ length: 500 }, (_, i) => [`X-H-${i}`, `v${i}`]);
   assert.equal((await send(`${wl.url}/many`, { body: '{}', headers: many })).status, 200, '500 headers');
@@ -133,9 +133,9 @@ test('hostile requests: every method, long and odd URLs, 500 headers, duplicates
     200,
   );
   // A body that stops half-way: recorded as aborted, not forwarded.
-  await rawRequest(port, ['POST /half HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"event":"half'], { abortAfter: true });
+  await rawRequest(port, [`POST /half HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"event":"half`], { abortAfter: true });
   // Slow headers, a byte at a time but within the timeout, still work.
-  const slow = await rawRequest(port, [...'POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}'.split('')], { gapMs: 5 });
+  const slow = await rawRequest(port, [...`POST /slow HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 2\r\n\r\n{}`.split('')], { gapMs: 5 });
   assert.match(slow, /^HTTP\/1\.1 200/);
 
   const seen = await wl.cli.waitForRecord((r) => r.type === 'event' && r.path === '/slow', 'the slow request');
@@ -175,13 +175,13 @@ test('terminal safety: escapes and control characters in payloads are neutralise
   const port = Number(new URL(m[1]!).port);
   const body = Buffer.from(JSON.stringify(evil));
   const answer = await rawRequest(port, [
-    `POST /%1B%5B2J/\x1b[31m HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Bidi: \u202e\r\nContent-Length: ${body.length}\r\n\r\n`,
+    `POST /%1B%5B2J/\x1b[31m HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nX-Bidi: \u202e\r\nContent-Length: ${body.length}\r\n\r\n`,
     body,
   ]);
   assert.match(answer, /^HTTP\/1\.1 (200|400)/);
   assert.equal((await send(`${m[1]}/`, { body, headers: { 'content-type': 'application/json' } })).status, 200);
   // An ESC inside a header value is refused by node's HTTP parser (400) before it is an event: no harm done.
-  const refused = await rawRequest(port, [`POST / HTTP/1.1\r\nHost: x\r\nX-Evil: a\x1b[31mb\r\nContent-Length: 0\r\n\r\n`]);
+  const refused = await rawRequest(port, [`POST / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Evil: a\x1b[31mb\r\nContent-Length: 0\r\n\r\n`]);
   assert.match(refused, /^HTTP\/1\.1 400/);
   await cli.waitForOutput(/ALERT/);
   await new Promise((r) => setTimeout(r, 200));

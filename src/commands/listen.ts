@@ -116,6 +116,8 @@ async function bindListener(
         maxBody: options.maxBody,
         tunnelEntry: options.tunnel !== false,
         liveness,
+        // Bound to loopback, it answers only to loopback names (DNS rebinding); bound wider, to any.
+        checkHost: ['127.0.0.1', '::1', 'localhost'].includes(options.host),
         onEvent,
         onIgnored: (info) => printer.ignored(info),
         onError: (err) => printer.error(`listener: ${err.message}`, err),

@@ -56,3 +56,57 @@ export function recordLine(record: Record<string, unknown>): string {
   const quoted = JSON.stringify(mark).slice(1, -1);
   return text.replace(new RegExp(`"${quoted.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)"`, 'g'), (_m, i: string) => raws[Number(i)]!);
 }
+
+/**
+ * A JSON text pretty-printed for a person, from the text itself: numbers as sent, linear in the text whatever the
+ * depth (indentation stops growing at 20 levels), and it stops after about `limit` characters.
+ */
+export function prettyJson(text: string, limit: number): { text: string; cut: boolean } {
+  const parts: string[] = [];
+  let size = 0;
+  let depth = 0;
+  let inString = false;
+  let start = 0;
+  const push = (s: string): void => {
+    parts.push(s);
+    size += s.length;
+  };
+  const newline = (): string => '\n' + '  '.repeat(Math.min(depth, 20));
+  for (let i = 0; i < text.length && size < limit; i++) {
+    const ch = text[i]!;
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') {
+        push(text.slice(start, i + 1));
+        inString = false;
+      }
+      continue;
+    }
+    if (ch === '"') {
+      inString = true;
+      start = i;
+    } else if (ch === '{' || ch === '[') {
+      depth++;
+      const close = ch === '{' ? '}' : ']';
+      let j = i + 1;
+      while (j < text.length && /\s/.test(text[j]!)) j++;
+      if (text[j] === close) {
+        depth--;
+        push(ch + close);
+        i = j;
+      } else push(ch + newline());
+    } else if (ch === '}' || ch === ']') {
+      depth--;
+      push(newline() + ch);
+    } else if (ch === ',') push(',' + newline());
+    else if (ch === ':') push(': ');
+    else if (!/\s/.test(ch)) {
+      let j = i;
+      while (j < text.length && !/[\s,:\]}]/.test(text[j]!)) j++;
+      push(text.slice(i, j));
+      i = j - 1;
+    }
+  }
+  const out = parts.join('');
+  return { text: out.length > limit ? out.slice(0, limit) : out, cut: size >= limit };
+}

@@ -71,7 +71,7 @@ export function createJsonPrinter(stdout: NodeJS.WritableStream, err: NodeJS.Wri
       write(out, deliveryRecord(result));
     },
     ignored(info) {
-      write(out, { type: 'ignored', status: 404, ...info });
+      write(out, { type: info.status === 404 ? 'ignored' : 'refused', ...info });
     },
     tunnel(notice) {
       write(out, { type: 'tunnel', ...notice });

@@ -27,7 +27,8 @@ export interface Printer {
   ready(info: ReadyInfo): void;
   event(event: WebhookEvent, summary: Summary, decoded: DecodedBody): void;
   delivery(result: DeliveryResult, event: WebhookEvent): void;
-  ignored(info: { method: string; url: string; remoteAddress: string }): void;
+  /** A request turned away without becoming an event (404 off --path, 403 from a browser or a foreign Host, 431). */
+  ignored(info: { method: string; url: string; remoteAddress: string; status: number; reason: string }): void;
   tunnel(notice: TunnelNotice): void;
   /** A transient status (a spinner on a terminal); null clears it. */
   progress(message: string | null): void;

@@ -2,6 +2,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import { type DecodedBody, type DeliveryResult, RESPONSE_KEEP, type WebhookEvent } from '../event.js';
 import type { Printer, ReadyInfo, TunnelNotice } from './printer.js';
 import { coalesced } from './output.js';
+import { prettyJson } from './json-text.js';
 import { type Piece, type Summary, deliveryStatus, formatClock, formatSize, joinPieces, summaryPieces } from './summary.js';
 
 /**
@@ -127,13 +128,12 @@ export function prettyBody(decoded: DecodedBody, event: WebhookEvent): string {
     return `(${formatSize(event.body.length)} binary${decoded.decodeError ? `, ${decoded.decodeError}` : ''}) ${head}${event.body.length > 64 ? ' …' : ''}`;
   }
   let text = decoded.text ?? '';
-  if (decoded.kind === 'json' || decoded.kind === 'form') {
-    try {
-      text = JSON.stringify(decoded.value, null, 2);
-    } catch {
-      // Too deeply nested to re-serialise: the received text is shown as it is.
-    }
+  if (decoded.kind === 'json') {
+    // From the text, not the parsed value: linear at any depth, numbers as sent, and it stops at the limit.
+    const pretty = prettyJson(text, VERBOSE_BODY_LIMIT);
+    return neutralise(pretty.text + (pretty.cut ? `\n… (${formatSize(event.body.length)} in all)` : ''), true);
   }
+  if (decoded.kind === 'form') text = JSON.stringify(decoded.value, null, 2);
   if (text.length > VERBOSE_BODY_LIMIT) text = `${text.slice(0, VERBOSE_BODY_LIMIT)}\n… (${formatSize(text.length - VERBOSE_BODY_LIMIT)} more)`;
   return neutralise(text, true);
 }
@@ -227,7 +227,8 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
       line(options.out, deliveryLine(result, c, width, options.verbose));
     },
     ignored(info) {
-      line(options.out, c.dim(truncate(`ignored  ${info.method} ${neutralise(info.url)}  404 (not the --path)`, width)));
+      const what = info.status === 404 ? 'ignored' : 'refused';
+      line(options.out, c.dim(truncate(`${what}  ${info.method} ${neutralise(info.url)}  ${info.status} (${neutralise(info.reason)})`, width)));
     },
     tunnel(notice: TunnelNotice) {
       if (notice.state === 'changed') {

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 
 export interface Reply {
   status: number;
@@ -48,3 +49,8 @@ export const sha256 = (b: Buffer): string => createHash('sha256').update(b).dige
 
 export const postJson = (url: string, body: Buffer | string, headers: Record<string, string> = {}): Promise<Reply> =>
   send(url, { body, headers: { 'content-type': 'application/json', ...headers } });
+
+/** A gzip bomb: a small request that inflates to `mb` MB of valid JSON. */
+export function gzipBomb(mb: number): Buffer {
+  return gzipSync(Buffer.from(`{"event":"bomb","pad":"${'A'.repeat(mb * 1024 * 1024)}"}`), { level: 9 });
+}

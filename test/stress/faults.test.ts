@@ -6,7 +6,7 @@ import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { runCli, startListening, tempDir } from '../helpers/cli.js';
 import { header, startApp, type RecordingApp } from '../helpers/app.js';
-import { send } from '../helpers/http.js';
+import { gzipBomb, send } from '../helpers/http.js';
 import { startLtServer, tunnelId, type LtServer } from '../helpers/lt-server.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { freePort } from '../helpers/net.js';
@@ -214,4 +214,24 @@ test('bodies totalling over 600 MB under the default --max-body: all stored, lis
     assert.equal(await show.exited, 0);
     assert.equal(createHash('sha256').update(show.stdout).digest('hex'), hashes[i], `event ${i} read back whole`);
   }
+});
+
+test('100 gzip bombs waiting for a down app: the listener survives, memory stays bounded, all delivered once it is up', { timeout: 120_000 }, async (t) => {
+  const port = await freePort();
+  const wl = await startListening(['-f', `http://127.0.0.1:${port}`, '--retry-delay', '500ms', '--no-inspect']);
+  t.after(() => wl.cleanup());
+  const status = (): string => readFileSync(`/proc/${wl.cli.child.pid}/status`, 'utf8');
+  const mb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status())![1]) / 1024;
+  const before = mb('VmRSS');
+  const bomb = gzipBomb(60);
+  for (let i = 0; i < 100; i++) {
+    const reply = await send(wl.url, { body: bomb, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
+    assert.equal(reply.status, 200, `bomb ${i}`);
+  }
+  const peak = mb('VmHWM');
+  process.stdout.write(`# 100 gzip bombs (${bomb.length} B each, 60 MB inflated) waiting: RSS ${Math.round(before)} → peak ${Math.round(peak)} MB\n`);
+  assert.ok(peak < 250, `peak RSS ${Math.round(peak)} MB`);
+  const app = await startApp(port);
+  t.after(() => app.close());
+  await app.waitForCount(100, 60_000);
 });
