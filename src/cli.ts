@@ -6,6 +6,7 @@ import type { Printer } from './format/printer.js';
 import { createTerminalPrinter } from './format/terminal.js';
 import { createJsonPrinter } from './format/json.js';
 import { DEFAULT_TUNNEL_HOST, SUBDOMAIN_RE } from './tunnel.js';
+import { parseSecret } from './signature.js';
 import type { CommandIO } from './commands/io.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -97,6 +98,21 @@ function parseSubdomain(value: string): string {
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, parseTarget(value)];
+}
+
+/** --forward-to [names=]url: a target bound to event names (comma-separated) takes only those events. */
+function collectRoute(value: string, previous: { url: string; names?: string[] }[] = []): { url: string; names?: string[] }[] {
+  const m = /^([A-Za-z0-9_.*-]+(?:,[A-Za-z0-9_.*-]+)*)=(.+)$/.exec(value.trim());
+  if (m && !/^https?$/i.test(m[1]!)) return [...previous, { url: parseTarget(m[2]!), names: m[1]!.split(',') }];
+  return [...previous, { url: parseTarget(value) }];
+}
+
+/** Targets bound to names: a URL given with names more than once takes the union; once without names, everything. */
+function routesOf(routes: { url: string; names?: string[] }[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const all = new Set(routes.filter((r) => !r.names).map((r) => r.url));
+  for (const r of routes) if (r.names && !all.has(r.url)) out.set(r.url, [...(out.get(r.url) ?? []), ...r.names]);
+  return out;
 }
 
 /** -H "Name: value", repeatable: a header added to (or replacing one of) every forwarded request. */
@@ -258,7 +274,7 @@ program
   .exitOverride()
   .option('-p, --port <port>', `listener port; if the default is busy the next free one is used`, parsePort)
   .option('--host <address>', 'address to bind the listener to', '127.0.0.1')
-  .option('-f, --forward-to <url>', 'forward each event to your app (repeatable); 3000 and localhost:3000/hook are shorthands', collect)
+  .option('-f, --forward-to <[names=]url>', 'forward each event to your app (repeatable); 3000 and localhost:3000/hook are shorthands; check_run,push=URL takes only those events', collectRoute)
   .option('--path <path>', 'accept events only on this path; other paths get 404', parsePath)
   .option('--events <names>', 'show and forward only these event names (comma-separated); others are still stored', parseNames)
   .option('--passthrough', "answer the sender with the first target's real response instead of an immediate 200")
@@ -268,6 +284,8 @@ program
   .addOption(forwardTimeout())
   .option('--retries <n>', 'retries of an event the app answers 5xx/429 (backoff 1 s doubling to 30 s); an unreachable app is waited for', parseCount, 25)
   .addOption(withDefault('--retry-delay <duration>', 'delay before the first retry; it doubles up to 30 s', parseDuration, '1s'))
+  .option('--secret <[provider:]secret>', 'verify signatures with this secret (repeatable; also WEBHOOK_LISTEN_SECRET); provider: github, stripe, standard (svix), shopify, slack, generic', (v: string, prev: string[] = []) => [...prev, v])
+  .option('--signature-header <name>', 'a header holding an HMAC-SHA256 of the body (hex or base64), checked with --secret')
   .option('--strict-order', 'deliver event N+1 only after event N succeeded or gave up, even when the app rejected N')
   .option('-H, --header <header>', 'add or replace a header on forwarded requests, "Name: value" (repeatable; never stored)', collectHeader)
   .addOption(insecureOption())
@@ -305,7 +323,10 @@ Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
           port: (opts.port as number | undefined) ?? DEFAULT_PORT,
           portExplicit: opts.port !== undefined,
           host: opts.host as string,
-          targets: (opts.forwardTo as string[] | undefined) ?? [],
+          targets: [...new Set(((opts.forwardTo as { url: string }[] | undefined) ?? []).map((r) => r.url))],
+          routes: routesOf((opts.forwardTo as { url: string; names?: string[] }[] | undefined) ?? []),
+          secrets: [...((opts.secret as string[] | undefined) ?? []), ...(env.WEBHOOK_LISTEN_SECRET ? [env.WEBHOOK_LISTEN_SECRET] : [])].map(parseSecret),
+          signatureHeader: opts.signatureHeader as string | undefined,
           path: opts.path as string | undefined,
           events: opts.events as string[] | undefined,
           passthrough: Boolean(opts.passthrough),

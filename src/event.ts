@@ -198,11 +198,13 @@ function decodeUncached(event: Pick<WebhookEvent, 'body' | 'headers'>): DecodedB
   if (type.includes('application/x-www-form-urlencoded')) {
     return { ...result, kind: 'form', text, value: Object.fromEntries(new URLSearchParams(text)) };
   }
-  const trimmed = text.trimStart();
+  // A byte-order mark does not hide JSON (JSON.parse refuses it; the text keeps it, as received).
+  const unmarked = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const trimmed = unmarked.trimStart();
   const jsonish = type.includes('json') || trimmed.startsWith('{') || trimmed.startsWith('[');
   if (jsonish) {
     try {
-      return { ...result, kind: 'json', text, value: JSON.parse(text) };
+      return { ...result, kind: 'json', text, value: JSON.parse(unmarked) };
     } catch {
       return { ...result, kind: type.includes('json') ? 'invalid-json' : 'text', text };
     }
@@ -210,36 +212,42 @@ function decodeUncached(event: Pick<WebhookEvent, 'body' | 'headers'>): DecodedB
   return { ...result, kind: 'text', text };
 }
 
-const NAME_HEADERS = [
-  'x-github-event',
-  'x-gitlab-event',
-  'x-shopify-topic',
-  'x-event-type',
-  'x-webhook-event',
-  'x-hook-event',
-  'x-wc-webhook-topic',
-  'x-twilio-event',
-  'x-event-key',
-];
-const NAME_FIELDS = ['event', 'type', 'eventType', 'event_type', 'action'];
+/** A provider's own header names its events better than any body field (GitHub's body `action` is a sub-name). */
+const PROVIDER_HEADERS = ['x-github-event', 'x-gitea-event', 'x-gogs-event', 'x-gitlab-event', 'x-shopify-topic', 'x-event-key', 'x-wc-webhook-topic'];
+const GENERIC_HEADERS = ['x-event-type', 'x-webhook-event', 'x-hook-event', 'x-twilio-event'];
+const NAME_FIELDS = ['event', 'type', 'eventType', 'event_type'];
 
-/** The event's name: a JSON field (`event`, `type`, …), else a well-known header, else null. */
+const nameLike = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 200;
+
+/**
+ * The event's name: a provider's header (GitHub's with the body's `action` as a suffix, `check_run.created`, as
+ * GitHub's own libraries name them), else a body field (`event`, `type`, `eventType`, `event_type`), else a generic
+ * header, else the body's `action` alone; null when nothing names it.
+ */
 export function detectEventName(headers: [string, string][], decoded: DecodedBody): string | null {
   const value = decoded.value;
-  if (decoded.kind === 'json' || decoded.kind === 'form') {
-    if (value && typeof value === 'object' && !Array.isArray(value)) {
-      const record = value as Record<string, unknown>;
-      for (const field of NAME_FIELDS) {
-        const v = record[field];
-        if (typeof v === 'string' && v.length > 0 && v.length <= 200) return v;
-      }
-    }
+  const record =
+    (decoded.kind === 'json' || decoded.kind === 'form') && value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  for (const h of PROVIDER_HEADERS) {
+    const v = headerValue(headers, h);
+    if (!v) continue;
+    const action = record?.action;
+    return h === 'x-github-event' && nameLike(action) ? `${v}.${action}` : v;
   }
-  for (const h of NAME_HEADERS) {
+  if (record) for (const field of NAME_FIELDS) if (nameLike(record[field])) return record[field];
+  for (const h of GENERIC_HEADERS) {
     const v = headerValue(headers, h);
     if (v) return v;
   }
-  return null;
+  return record && nameLike(record.action) ? record.action : null;
+}
+
+/** Whether `name` is one of `names` (given lower-cased): case-insensitive, and `check_run` matches `check_run.created`. */
+export function nameMatches(names: Set<string>, name: string | null): boolean {
+  if (!name) return false;
+  const lower = name.toLowerCase();
+  const dot = lower.indexOf('.');
+  return names.has(lower) || (dot > 0 && names.has(lower.slice(0, dot)));
 }
 
 /** Splits a request-target into path and query without throwing on odd input. */

@@ -33,7 +33,10 @@ export function listEvents(options: EventsOptions, io: CommandIO): void {
         // The whole record, body included: read only for the events listed.
         const event = readWhole(store, row.id);
         const decoded = decodeBody(event);
-        io.out.write(recordLine({ ...eventRecord(event, summarize(event, decoded), decoded), deliveries: row.deliveries }) + '\n');
+        const summary = summarize(event, decoded);
+        const stored = JSON.parse(row.summary) as Summary;
+        if (stored.signature) summary.signature = stored.signature;
+        io.out.write(recordLine({ ...eventRecord(event, summary, decoded), deliveries: row.deliveries }) + '\n');
       } else io.out.write(view.listLine(short.get(row.id)!, row, JSON.parse(row.summary) as Summary, row.deliveries) + '\n');
     }
     if (!io.json && options.limit > 0 && shown.length === options.limit) {

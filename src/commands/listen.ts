@@ -1,4 +1,5 @@
-import { type DecodedBody, type DeliveryResult, type WebhookEvent, decodeBody } from '../event.js';
+import { type DecodedBody, type DeliveryResult, type WebhookEvent, decodeBody, nameMatches } from '../event.js';
+import { type Secret, verifySignature } from '../signature.js';
 import { type Answer, ListenError, type ListenerHandle, startListener } from '../listener.js';
 import { type ControlRequest, type EventDescription, type PendingJob, type StoreHandle, StoreError, openStore } from '../store/index.js';
 import { createDeliverer } from '../delivery.js';
@@ -31,6 +32,11 @@ export interface ListenOptions {
   insecure?: boolean;
   /** Headers added to (or replacing) those of every forwarded request (--header); never stored. */
   headers?: [string, string][];
+  /** Event names a target takes (`--forward-to check_run=URL`); a target absent here takes every event. */
+  routes?: Map<string, string[]>;
+  /** Secrets to verify signatures with (--secret), and a generic signature header (--signature-header). */
+  secrets?: Secret[];
+  signatureHeader?: string;
   resume: boolean;
   /**
    * Off, or the localtunnel server to use; the name to ask for (else the one kept in the store, or a new one when
@@ -207,11 +213,13 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   const seenNames = new Set<string>();
   const isWanted = (name: string | null): boolean => {
     if (!wanted) return true;
-    if (!name) return false;
-    const lower = name.toLowerCase();
-    if (stats.received <= EVENTS_HINT_AFTER) seenNames.add(lower);
-    return wanted.has(lower) || wanted.has(lower.split('.')[0]!);
+    if (name && stats.received <= EVENTS_HINT_AFTER) seenNames.add(name.toLowerCase());
+    return nameMatches(wanted, name);
   };
+  // Targets bound to event names take only those; the others take every event.
+  const routes = new Map([...(options.routes ?? [])].map(([t, names]) => [t, new Set(names.map((n) => n.toLowerCase()))]));
+  const targetsFor = (name: string | null): string[] => options.targets.filter((t) => !routes.has(t) || nameMatches(routes.get(t)!, name));
+  const verify = options.secrets?.length || options.signatureHeader ? { secrets: options.secrets ?? [], signatureHeader: options.signatureHeader } : undefined;
   const hintNames = (): void => {
     const never = options.events!.filter((n) => ![...seenNames].some((s) => s === n.toLowerCase() || s.split('.')[0] === n.toLowerCase()));
     if (never.length)
@@ -239,13 +247,16 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     if (!event.rejected && !isWanted(event.name)) event.rejected = 'filtered';
     if (wanted && stats.received === EVENTS_HINT_AFTER) hintNames();
     const forward = !event.rejected;
-    event.targets = forward ? [...options.targets] : [];
+    event.targets = forward ? targetsFor(event.name) : [];
     // One decode and one summary per event, shared by the store, the printer and the inspector.
     const decoded = decodeBody(event);
     const summary = summarize(event, decoded);
+    // Checked at arrival and kept in the summary; it never changes what is stored, answered or forwarded.
+    const signature = verify && verifySignature(event, verify);
+    if (signature) summary.signature = signature;
     const description = describeWith(event, summary);
     const at = { id: event.id };
-    if (forward && options.passthrough && first) {
+    if (forward && options.passthrough && first && event.targets.includes(first)) {
       // The app starts on the request while the event is recorded and printed; the answer waits for both.
       const forwarded = deliverer.deliver(event, first, 1, { keepResponse: true });
       const saved = await recordEvent(event, description);
@@ -255,7 +266,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
         void forwarded;
         return unsaved();
       }
-      for (const t of rest) queue.enqueue(event, t, 0, at);
+      for (const t of rest) if (event.targets.includes(t)) queue.enqueue(event, t, 0, at);
       const { result, response } = await forwarded;
       onResult(result, event);
       if (!response)
@@ -281,7 +292,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     const refused = event.rejected && REFUSED[event.rejected];
     if (refused) return refused(options);
     if (!forward) return ok(event);
-    for (const t of options.targets) queue.enqueue(event, t, 0, at);
+    for (const t of event.targets) queue.enqueue(event, t, 0, at);
     return ok(event);
   };
 
@@ -377,6 +388,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     version: options.version,
     listenUrl: listener.url,
     targets: options.targets,
+    ...(options.routes?.size ? { routes: Object.fromEntries(options.routes) } : {}),
     store: options.storeDir,
     passthrough: options.passthrough,
     tunnel: options.tunnel ? 'opening' : 'off',

@@ -1,5 +1,5 @@
 import { decodeBody } from '../event.js';
-import { summarize } from '../format/summary.js';
+import { type Summary, summarize } from '../format/summary.js';
 import { eventRecord } from '../format/json.js';
 import { recordLine } from '../format/json-text.js';
 import { createHistoryView } from '../format/terminal.js';
@@ -30,6 +30,9 @@ export function showEvent(options: ShowOptions, io: CommandIO): void {
     }
     const decoded = decodeBody(event);
     const summary = summarize(event, decoded);
+    // The signature was checked when it arrived, with the secrets of that run: as recorded then.
+    const stored = JSON.parse(row!.summary) as Summary;
+    if (stored.signature) summary.signature = stored.signature;
     if (io.json) {
       io.out.write(recordLine({ ...eventRecord(event, summary, decoded), deliveries: row!.deliveries }) + '\n');
       return;

@@ -36,6 +36,7 @@ export function eventRecord(event: WebhookEvent, summary: Summary, decoded: Deco
   else if ((decoded.kind === 'text' || decoded.kind === 'invalid-json' || decoded.kind === 'form') && !decoded.encoding)
     record.body = decoded.text;
   else record.bodyBase64 = event.body.toString('base64');
+  if (summary.signature) record.signature = summary.signature;
   if (event.rejected) record.rejected = event.rejected;
   if (event.rejected === 'filtered') record.filtered = true;
   return record;

@@ -7,6 +7,8 @@ export interface ReadyInfo {
   publicUrl?: string;
   inspectorUrl?: string;
   targets: string[];
+  /** Targets bound to event names (--forward-to names=url). */
+  routes?: Record<string, string[]>;
   store: string;
   /** A line about the port, when it is not the one asked for. */
   portNote?: string;

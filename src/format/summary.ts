@@ -18,6 +18,8 @@ export interface Summary {
   preview?: string;
   /** Why the event was not forwarded. */
   note?: string;
+  /** The signature check, when secrets were given (--secret). */
+  signature?: { scheme: string; valid: boolean; reason?: string };
 }
 
 const PREVIEW_CHARS = 400;
@@ -64,10 +66,37 @@ export function summarize(event: WebhookEvent, decoded: DecodedBody = decodeBody
   const platform = decoded.kind === 'json' ? platformParts(decoded.value) : null;
   if (platform) summary.platform = platform;
   else {
-    const p = preview(decoded);
+    const p = (decoded.kind === 'json' && providerLine(event, decoded.value)) || preview(decoded);
     if (p) summary.preview = p;
   }
   return summary;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : typeof v === 'number' ? String(v) : undefined);
+const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+
+/**
+ * A short line for well-known senders instead of a raw preview: GitHub (repository, actor, the pull request or issue,
+ * the ref), Stripe (the object's type and id), Standard Webhooks (the data's id).
+ */
+function providerLine(event: WebhookEvent, value: unknown): string | undefined {
+  const body = obj(value);
+  if (!body) return undefined;
+  if (event.headers.some(([k]) => k.toLowerCase() === 'x-github-event')) {
+    const repo = str(obj(body.repository)?.full_name) ?? str(obj(body.organization)?.login);
+    const actor = str(obj(body.sender)?.login);
+    const item = obj(body.pull_request) ?? obj(body.issue);
+    const parts = [repo, item ? `#${str(item.number) ?? '?'} ${str(item.title) ?? ''}`.trim() : undefined, str(body.ref), actor && `by ${actor}`];
+    const line = parts.filter(Boolean).join(' · ');
+    return line || undefined;
+  }
+  const data = obj(body.data);
+  if (body.object === 'event' && data) {
+    const object = obj(data.object);
+    return object ? `${str(object.object) ?? 'object'} ${str(object.id) ?? ''}`.trim() : undefined;
+  }
+  if (str(body.type) && data && str(data.id) && str(body.timestamp)) return `data ${str(data.id)}`;
+  return undefined;
 }
 
 export function kindLabel(s: Pick<Summary, 'kind' | 'encoding' | 'charset'>): string {
@@ -77,7 +106,7 @@ export function kindLabel(s: Pick<Summary, 'kind' | 'encoding' | 'charset'>): st
 }
 
 /** The summary's pieces in display order, each tagged with its role so a view can style it. */
-export type Piece = { role: 'time' | 'name' | 'channel' | 'sender' | 'agent' | 'content' | 'context' | 'request' | 'kind' | 'preview' | 'note'; text: string };
+export type Piece = { role: 'time' | 'name' | 'channel' | 'sender' | 'agent' | 'content' | 'context' | 'request' | 'kind' | 'preview' | 'note' | 'sig-ok' | 'sig-bad'; text: string };
 
 export function summaryPieces(s: Summary): Piece[] {
   const pieces: Piece[] = [{ role: 'time', text: s.time }];
@@ -97,6 +126,7 @@ export function summaryPieces(s: Summary): Piece[] {
     pieces.push({ role: 'kind', text: s.kind === 'empty' ? 'empty' : `${kindLabel(s)} ${formatSize(s.size)}` });
     if (s.preview) pieces.push({ role: 'preview', text: s.preview });
   }
+  if (s.signature) pieces.push(s.signature.valid ? { role: 'sig-ok', text: 'sig ✓' } : { role: 'sig-bad', text: `sig ✗ ${s.signature.reason}` });
   if (s.note) pieces.push({ role: 'note', text: s.note });
   return pieces;
 }

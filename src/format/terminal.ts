@@ -95,6 +95,10 @@ function paintFor(c: ChalkInstance): (p: Piece) => string {
         return c.dim(p.text);
       case 'note':
         return c.yellow(p.text);
+      case 'sig-ok':
+        return c.green(p.text);
+      case 'sig-bad':
+        return c.red(p.text);
       default:
         return p.text;
     }
@@ -277,7 +281,10 @@ export function banner(info: ReadyInfo, c: ChalkInstance = new Chalk({ level: 0 
   else if (info.tunnel === 'offline') rows.push(`  ${label('Public URL')}${c.yellow('none yet — local only, retrying in the background')}`);
   else rows.push(`  ${label('Public URL')}${c.dim('none (--no-tunnel): only this machine can reach the listener')}`);
   if (info.targets.length === 0) rows.push(`  ${label('Forwarding')}${c.dim('nowhere (add --forward-to http://localhost:3000/…)')}`);
-  for (const [i, t] of info.targets.entries()) rows.push(`  ${label(i === 0 ? 'Forwarding' : '')}→ ${t}${i === 0 && info.passthrough ? c.dim('  (passthrough: the sender gets its answer)') : ''}`);
+  for (const [i, t] of info.targets.entries()) {
+    const only = info.routes?.[t];
+    rows.push(`  ${label(i === 0 ? 'Forwarding' : '')}→ ${t}${only ? c.dim(`  (only ${only.join(', ')})`) : ''}${i === 0 && info.passthrough ? c.dim('  (passthrough: the sender gets its answer)') : ''}`);
+  }
   if (info.events?.length) rows.push(`  ${label('Events')}${info.events.join(', ')} ${c.dim('(others are stored, not shown or forwarded)')}`);
   if (info.inspectorUrl) rows.push(`  ${label('Inspector')}${info.inspectorUrl}`);
   rows.push(`  ${label('Store')}${info.store}`);

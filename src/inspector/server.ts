@@ -93,14 +93,17 @@ const IMAGE_TYPES = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
  * `/body` only when shown), so a 10 MB event opens as fast as a small one. No parsed JSON: the page parses the text
  * itself, keeping numbers exactly as sent.
  */
-function detail(entry: { event: WebhookEvent; deliveries: DeliveryResult[] }, curlUrl: string | undefined): Record<string, unknown> {
+function detail(entry: { event: WebhookEvent; deliveries: DeliveryResult[]; signature?: Summary['signature'] }, curlUrl: string | undefined): Record<string, unknown> {
   const { event, deliveries } = entry;
   const decoded = decodeBody(event);
+  const summary = summarize(event, decoded);
+  if (entry.signature) summary.signature = entry.signature;
   const type = (headerValue(event.headers, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   const text = decoded.text;
   const utf8Text = text !== undefined && !decoded.encoding && !decoded.charset;
   const out: Record<string, unknown> = {
-    ...listItem(event, summarize(event, decoded), deliveries),
+    ...listItem(event, summary, deliveries),
+    signature: entry.signature ?? null,
     url: event.url,
     query: event.query,
     remoteAddress: event.remoteAddress,
@@ -154,10 +157,10 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const allowedHosts = (): Set<string> => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   const allowedOrigins = (): Set<string> => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
 
-  const findEntry = (id: string): { event: WebhookEvent; deliveries: DeliveryResult[] } | undefined => {
+  const findEntry = (id: string): { event: WebhookEvent; deliveries: DeliveryResult[]; signature?: Summary['signature'] } | undefined => {
     const found = options.store.find(id, 2);
     const event = found.length === 1 ? options.store.readEvent(found[0]!.id) : undefined;
-    return event ? { event, deliveries: found[0]!.deliveries } : undefined;
+    return event ? { event, deliveries: found[0]!.deliveries, signature: (JSON.parse(found[0]!.summary) as Summary).signature } : undefined;
   };
   const rowItem = (row: EventRow): Record<string, unknown> => listItem(row, JSON.parse(row.summary) as Summary, row.deliveries);
   // The URL the event's delivery really used (path and query kept when the target has none), else where it would go.

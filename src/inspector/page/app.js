@@ -62,7 +62,7 @@ function matchesFilters(item) {
 }
 
 /** The order a dense line reads best in: who and what first, where after. */
-const LINE_ORDER = ['name', 'request', 'sender', 'agent', 'content', 'preview', 'kind', 'note', 'channel', 'context'];
+const LINE_ORDER = ['name', 'sig-bad', 'sig-ok', 'request', 'sender', 'agent', 'content', 'preview', 'kind', 'note', 'channel', 'context'];
 const lineOrder = (pieces) => [...pieces].sort((a, b) => LINE_ORDER.indexOf(a.role) - LINE_ORDER.indexOf(b.role));
 
 function row(item) {
