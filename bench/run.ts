@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIN } from '../test/helpers/cli.js';
 import { startLtServer, tunnelId } from '../test/helpers/lt-server.js';
+import { type Counted, countInstructions } from './callgrind.js';
 import { freePort } from '../test/helpers/net.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
@@ -463,8 +464,46 @@ async function store(): Promise<void> {
   );
 }
 
+// ---- 7. instructions per request (callgrind): the figure to watch, the same on a busy machine ----
+async function callgrind(): Promise<void> {
+  const seed = readFileSync(SEED);
+  const count = quick ? 300 : 1000;
+  // Long enough a warm-up for V8's optimising tiers to have settled: with 300 the counts still held compile work.
+  const opts = { count, warmup: quick ? 500 : 1000 };
+  const onPort = (m: RegExpMatchArray): string => `http://127.0.0.1:${m[1]}/my/webhook/url`;
+  const wlArgs = async (extra: string[]): Promise<{ args: string[]; url: string }> => {
+    const port = await freePort();
+    const store = mkdtempSync(join(work, 'cg-store-'));
+    return { args: [BIN, '--no-tunnel', '--no-inspect', '--port', String(port), '--store', store, ...extra], url: `http://127.0.0.1:${port}/my/webhook/url` };
+  };
+  const wl = async (extra: string[], body = seed, o = opts): Promise<Counted> => {
+    const { args, url } = await wlArgs(extra);
+    return countInstructions(args, /Waiting for events|"type":"ready"/, () => url, body, o);
+  };
+  const raw = await countInstructions([here('./servers/raw.js'), '0'], /listening (\d+)/, onPort, seed, opts);
+  const minimal = await countInstructions([here('./servers/minimal.js'), '0'], /listening (\d+)/, onPort, seed, opts);
+  const app = await start([here('./servers/raw.js'), '0'], /listening (\d+)/, 'cg-app');
+  const contenders: [string, Counted][] = [
+    ['webhook-listen (default output)', await wl([])],
+    ['webhook-listen --json', await wl(['--json'])],
+    ['webhook-listen -f app', await wl(['-f', `http://127.0.0.1:${app.match[1]}`])],
+  ];
+  await stop(app.proc);
+  const k = (n: number): string => `${fmt(n / 1000)} k`;
+  row('7. instructions per request (callgrind, 1 KB seed)', `raw node:http ${k(raw.all)} (main ${k(raw.main)})`, `minimal receiver ${k(minimal.all)} (main ${k(minimal.main)})`, '', '', '', '');
+  for (const [name, c] of contenders)
+    row(`7. ${name}`, '', '', `${k(c.all)} (main ${k(c.main)})`, `${fmt(c.all / minimal.all, 2)}× minimal, ${fmt(c.all / raw.all, 2)}× raw`, '≤ 1.0× minimal', verdict(c.all <= minimal.all));
+  // Cost growth with the body: the same listener, bigger bodies.
+  for (const [label, size, n] of [['64 KB', 64 * 1024, 200], ['1 MB', 1024 * 1024, 30], ['5 MB', 5 * 1024 * 1024, 10]] as const) {
+    const body = Buffer.from(JSON.stringify({ event: 'newMessage', pad: 'x'.repeat(size - 40) }));
+    const c = await wl([], body, { count: quick ? Math.max(5, Math.floor(n / 3)) : n, warmup: 5 });
+    row(`7. webhook-listen, ${label} bodies`, '', '', `${k(c.all)} per request (main ${k(c.main)})`, `${fmt(c.all / size, 1)} per body byte`, '', '');
+  }
+}
+
 const only = process.argv.find((a) => /^--only=/.test(a))?.slice(7);
-const suites: Record<string, () => Promise<void>> = { throughput, forwarding, tunnel, startup, memory, store };
+// callgrind runs only when asked for (-- --only=callgrind): under valgrind everything is ~50× slower.
+const suites: Record<string, () => Promise<void>> = { throughput, forwarding, tunnel, startup, memory, store, ...(only?.includes('callgrind') ? { callgrind } : {}) };
 for (const [name, fn] of Object.entries(suites)) if (!only || only.split(',').includes(name)) await fn();
 
 const header = ['measure', 'baseline', 'peer', 'webhook-listen', 'ratio / added', 'target', 'verdict'];

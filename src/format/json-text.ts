@@ -13,6 +13,8 @@ const escapeUnsafe = (text: string): string => text.replace(UNSAFE, (ch) => `\\u
  * JSON (as a body that JSON.parse accepted is).
  */
 export function compactJson(text: string): string {
+  // Already compact (no whitespace at all, so none between tokens): only the escapes to add.
+  if (!/[\s\ufeff]/.test(text)) return escapeUnsafe(text);
   let out = '';
   let from = 0;
   let inString = false;

@@ -233,6 +233,8 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     release: d.prepare('UPDATE pending SET owner = NULL, lease_until = 0 WHERE owner = ?'),
     unregister: d.prepare('DELETE FROM instances WHERE id = ?'),
     count: d.prepare('SELECT count(*) AS n FROM events'),
+    begin: d.prepare('BEGIN IMMEDIATE'),
+    commit: d.prepare('COMMIT'),
     control: d.prepare('INSERT INTO control (action, event_id, target, at) VALUES (?, ?, ?, ?)'),
     controlSince: d.prepare('SELECT seq, action, event_id, target FROM control WHERE seq > ? ORDER BY seq'),
   });
@@ -241,10 +243,11 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
   let closed = false;
 
   const tx = <T>(work: () => T): T => {
-    db.exec('BEGIN IMMEDIATE');
+    // Prepared once: every event-loop turn with events runs these two, and parsing them each time showed up.
+    s.begin.run();
     try {
       const out = work();
-      db.exec('COMMIT');
+      s.commit.run();
       return out;
     } catch (err) {
       try {
