@@ -106,7 +106,13 @@ function paintFor(c: ChalkInstance): (p: Piece) => string {
 }
 
 /** Fits the summary into the width by shortening the content or preview first, then the line. */
+/** Nothing to neutralise and every character one column wide: the line's width is its length. */
+const PLAIN = /^[^\u0000-\u001f\u007f-\u009f\u0300-\u036f\u1100-\uffff]*$/;
+
 export function fitPieces(pieces: Piece[], width: number): Piece[] {
+  // The common line (plain text that fits) is returned as it is: no copies, no walk over its characters.
+  const joined = joinPieces(pieces);
+  if (joined.length <= width && PLAIN.test(joined)) return pieces;
   const safe = pieces.map((p) => ({ ...p, text: neutralise(p.text) }));
   const total = displayWidth(joinPieces(safe));
   if (total <= width) return safe;
