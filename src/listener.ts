@@ -100,9 +100,16 @@ function matchesPath(want: string, path: string): boolean {
 function send(res: ServerResponse, answer: Answer): void {
   if (res.headersSent || res.destroyed) return;
   const body = answer.body ?? '';
-  res.statusCode = answer.status;
   const headers = answer.headers ?? { 'content-type': 'text/plain; charset=utf-8' };
-  for (const [k, v] of Array.isArray(headers) ? headers : Object.entries(headers)) {
+  if (!Array.isArray(headers)) {
+    // Our own answers: known-valid headers, written with the status line in one call.
+    res.writeHead(answer.status, headers);
+    res.end(body);
+    return;
+  }
+  res.statusCode = answer.status;
+  // An app's answer relayed (--passthrough): a header node refuses is dropped, not the answer.
+  for (const [k, v] of headers) {
     try {
       res.appendHeader(k, v);
     } catch {
@@ -119,7 +126,7 @@ function makeEvent(req: IncomingMessage, body: Buffer, size: number): WebhookEve
   const name = detectEventName(headers, decodeBody({ headers, body }));
   return {
     id: newEventId(),
-    receivedAt: new Date().toISOString(),
+    receivedAt: isoNow(),
     method: req.method ?? 'GET',
     url,
     path,
@@ -131,6 +138,14 @@ function makeEvent(req: IncomingMessage, body: Buffer, size: number): WebhookEve
     name,
     targets: [],
   };
+}
+
+let lastIso = { ms: 0, iso: '' };
+/** The time as ISO 8601, formatted once per millisecond. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastIso.ms) lastIso = { ms, iso: new Date(ms).toISOString() };
+  return lastIso.iso;
 }
 
 /** Starts the webhook listener. Rejects with a ListenError (code EADDRINUSE…) when the port can't be bound. */

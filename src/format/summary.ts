@@ -30,7 +30,18 @@ export function formatSize(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
+let lastClock = { second: '', clock: '' };
+
+/** HH:MM:SS in local time; the same second is formatted once (every event of a burst shares it). */
 export function formatClock(iso: string): string {
+  const second = iso.slice(0, 19);
+  if (second === lastClock.second && second.length === 19) return lastClock.clock;
+  const clock = clockOf(iso);
+  lastClock = { second, clock };
+  return clock;
+}
+
+function clockOf(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '--:--:--';
   const pad = (n: number): string => String(n).padStart(2, '0');
