@@ -158,6 +158,7 @@ test('signatures in the terminal line, --json, events, show; --forward-to names=
   assert.deepEqual(ci.received.map((r) => r.url), ['/ci', '/ci']);
   assert.deepEqual(messages.received.map((r) => JSON.parse(r.body.toString()).event), ['newMessage', 'conversationUpdated']);
   assert.equal(wl.ready.routes[`${ci.url}/ci`][0], 'check_run');
+  await waitFor(() => wl.cli.records().filter((r) => r.type === 'event').length === 5, 'five event records');
   const events = wl.cli.records().filter((r) => r.type === 'event');
   assert.deepEqual(events.map((e) => e.signature ?? null), [
     { scheme: 'github', valid: true },

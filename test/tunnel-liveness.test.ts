@@ -30,6 +30,7 @@ test('after 30 s of quiet, webhooks through the tunnel are still answered 200, r
     ['/first', '/after-quiet-0', '/after-quiet-1', '/after-quiet-2'],
   );
   assert.equal(sha256(got[3]!.body), sha256(seedBytes()));
+  await waitFor(() => cli.records().filter((r) => r.type === 'event').length >= 4, 'four event records');
   assert.equal(cli.records().filter((r) => r.type === 'event').length, 4, 'every webhook was recorded and printed');
   assert.equal(cli.records().filter((r) => r.type === 'tunnel').length, 0, 'the tunnel never looked down');
 });
@@ -57,6 +58,8 @@ test('a tunnel the server forgot (404 for our subdomain, sockets still up) is no
     ['/back-1', '/back-2', '/back-3', '/back-4', '/back-5'],
     'the liveness checks are never events: not stored, printed or forwarded',
   );
+  // The event lines are flushed once per turn: the app may have its copy a moment before stdout has the line.
+  await waitFor(() => cli.records().filter((r) => r.type === 'event').length >= 5, 'five event records');
   assert.equal(cli.records().filter((r) => r.type === 'event').length, 5);
   const sorted = [...times].sort((a, b) => a - b);
   process.stdout.write(`# dead tunnel noticed and back (check every 1 s), 5 runs: ${times.join(', ')} ms; median ${sorted[2]} ms\n`);
