@@ -121,8 +121,11 @@ export interface DecodedBody {
 export const MAX_DECODED = 8 * 1024 * 1024;
 export const MAX_DECODE_RATIO = 50;
 
+/** How far a compressed body of this size may inflate for display. */
+const decodeLimit = (size: number): number => Math.min(MAX_DECODED, Math.max(64 * 1024, size * MAX_DECODE_RATIO));
+
 function undoContentEncoding(body: Buffer, encoding: string): Buffer {
-  const opts = { maxOutputLength: Math.min(MAX_DECODED, Math.max(64 * 1024, body.length * MAX_DECODE_RATIO)) };
+  const opts = { maxOutputLength: decodeLimit(body.length) };
   switch (encoding) {
     case 'gzip':
     case 'x-gzip':
@@ -184,7 +187,7 @@ function decodeUncached(event: Pick<WebhookEvent, 'body' | 'headers'>): DecodedB
       return {
         kind: 'binary',
         decodeError: tooBig
-          ? `${encoding}, ${event.body.length} bytes, not decoded: it would inflate past ${Math.round(Math.min(MAX_DECODED, Math.max(64 * 1024, event.body.length * MAX_DECODE_RATIO)) / 1024)} KB`
+          ? `${encoding}, ${event.body.length} bytes, not decoded: it would inflate past ${Math.round(decodeLimit(event.body.length) / 1024)} KB`
           : `${encoding}: ${(err as Error).message}`,
       };
     }

@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
 import type { WebhookEvent } from '../event.js';
 import { type EventDescription, type EventRow, type StoreHandle, openStore } from '../store/index.js';
-import { summarize, summaryText } from '../format/summary.js';
+import { type Summary, summarize, summaryText } from '../format/summary.js';
 import { RunError } from './errors.js';
 
-/** The store's description of an event (for events imported from a 0.1.0 store). */
-export function describeEvent(event: WebhookEvent): EventDescription {
-  const summary = summarize(event);
+/** What the store keeps to list and search an event without reading its body (its summary, already made, or made here). */
+export function describeEvent(event: WebhookEvent, summary: Summary = summarize(event)): EventDescription {
   return { summary: JSON.stringify(summary), text: `${summaryText(summary)} ${event.id} ${event.path}` };
 }
 

@@ -4,7 +4,8 @@ import { type Answer, ListenError, type ListenerHandle, startListener } from '..
 import { type ControlRequest, type EventDescription, type PendingJob, type StoreHandle, StoreError, openStore } from '../store/index.js';
 import { createDeliverer } from '../delivery.js';
 import { createDeliveryQueue } from '../delivery-queue.js';
-import { type Summary, summarize, summaryText } from '../format/summary.js';
+import { type Summary, summarize } from '../format/summary.js';
+import { describeEvent } from './history.js';
 import type { Printer, ReadyInfo } from '../format/printer.js';
 import type { TunnelHandle } from '../tunnel.js';
 import { openTunnel } from './listen-tunnel.js';
@@ -141,7 +142,7 @@ async function bindListener(
 export async function listen(options: ListenOptions, printer: Printer): Promise<ListenSession> {
   let store: StoreHandle;
   try {
-    store = openStore(options.storeDir, { keep: options.keep, describe, warn: (m) => printer.warn(m) });
+    store = openStore(options.storeDir, { keep: options.keep, describe: describeEvent, warn: (m) => printer.warn(m) });
   } catch (err) {
     throw new RunError((err as Error).message, { cause: err });
   }
@@ -172,7 +173,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       if (batch.length === 0) setImmediate(commit);
       batch.push({ event, description, done });
     });
-  const stats = { received: 0, filtered: 0, delivered: 0, failed: 0, unsaved: 0 };
+  const stats = { received: 0, filtered: 0, delivered: 0, failed: 0 };
   let inspector: InspectorHandle | undefined;
   const onResult = (result: DeliveryResult, event: WebhookEvent): void => {
     inspector?.publishDelivery(result);
@@ -221,7 +222,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   const targetsFor = (name: string | null): string[] => options.targets.filter((t) => !routes.has(t) || nameMatches(routes.get(t)!, name));
   const verify = options.secrets?.length || options.signatureHeader ? { secrets: options.secrets ?? [], signatureHeader: options.signatureHeader } : undefined;
   const hintNames = (): void => {
-    const never = options.events!.filter((n) => ![...seenNames].some((s) => s === n.toLowerCase() || s.split('.')[0] === n.toLowerCase()));
+    const never = options.events!.filter((n) => ![...seenNames].some((s) => nameMatches(new Set([n.toLowerCase()]), s)));
     if (never.length)
       printer.info(
         `--events ${never.join(', ')}: no such event in the first ${EVENTS_HINT_AFTER}; names seen: ${[...seenNames].slice(0, 8).join(', ') || 'none'}`,
@@ -254,7 +255,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     // Checked at arrival and kept in the summary; it never changes what is stored, answered or forwarded.
     const signature = verify && verifySignature(event, verify);
     if (signature) summary.signature = signature;
-    const description = describeWith(event, summary);
+    const description = describeEvent(event, summary);
     const at = { id: event.id };
     if (forward && options.passthrough && first && event.targets.includes(first)) {
       // The app starts on the request while the event is recorded and printed; the answer waits for both.
@@ -262,7 +263,6 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       const saved = await recordEvent(event, description);
       show(event, summary, decoded);
       if (!saved) {
-        stats.unsaved++;
         void forwarded;
         return unsaved();
       }
@@ -286,7 +286,6 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     show(event, summary, decoded);
     if (!saved) {
       // Never 200 for an event that is not kept: the sender will send it again.
-      stats.unsaved++;
       return unsaved();
     }
     const refused = event.rejected && REFUSED[event.rejected];
@@ -532,15 +531,6 @@ function unsaved(): Answer {
     headers: { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5' },
     body: 'webhook-listen could not store this event (see its terminal); send it again in a few seconds\n',
   };
-}
-
-/** What the store keeps to list and search an event without reading its body. */
-function describeWith(event: WebhookEvent, summary: Summary): EventDescription {
-  return { summary: JSON.stringify(summary), text: `${summaryText(summary)} ${event.id} ${event.path}` };
-}
-
-function describe(event: WebhookEvent): EventDescription {
-  return describeWith(event, summarize(event));
 }
 
 function ok(event: WebhookEvent): Answer {

@@ -86,6 +86,8 @@ export function listItem(event: ListedEvent, summary: Summary, deliveries: Deliv
 const PREVIEW_CHARS = 64 * 1024;
 /** Bodies up to this size can be edited as text before a replay. */
 const EDITABLE_MAX = 1024 * 1024;
+/** The body's media type, without parameters, lower-cased. */
+const mediaType = (event: WebhookEvent): string => (headerValue(event.headers, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 const IMAGE_TYPES = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
 
 /**
@@ -98,7 +100,7 @@ function detail(entry: { event: WebhookEvent; deliveries: DeliveryResult[]; sign
   const decoded = decodeBody(event);
   const summary = summarize(event, decoded);
   if (entry.signature) summary.signature = entry.signature;
-  const type = (headerValue(event.headers, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaType(event);
   const text = decoded.text;
   const utf8Text = text !== undefined && !decoded.encoding && !decoded.charset;
   const out: Record<string, unknown> = {
@@ -230,7 +232,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       }
       if (method === 'GET' && m[2] === '/body') {
         // The stored bytes for the hex view and image preview; never run or rendered as a page.
-        const type = (headerValue(event.headers, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+        const type = mediaType(event);
         res.writeHead(200, {
           'content-type': IMAGE_TYPES.test(type) ? type : 'application/octet-stream',
           'content-security-policy': 'sandbox',

@@ -349,6 +349,16 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     options.warn?.(`could not import the 0.1.0 store files in ${dir}: ${(err as Error).message}`);
   }
 
+  /** Frees a listener's claims and forgets it (this one at shutdown, or one found dead). */
+  function unclaim(owner: string): void {
+    guard(() =>
+      tx(() => {
+        s.release.run(owner);
+        s.unregister.run(owner);
+      }),
+    );
+  }
+
   function pendingWhere(query: { eventIds?: string[]; target?: string }): PendingRow[] {
     const parts: string[] = [];
     const args: (string | number)[] = [];
@@ -527,14 +537,7 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
         ).map((h) => (h.probeUrl && h.answer ? { owner: h.owner, probeUrl: h.probeUrl, answer: h.answer } : { owner: h.owner })),
       );
     },
-    expire(owner) {
-      guard(() =>
-        tx(() => {
-          s.release.run(owner);
-          s.unregister.run(owner);
-        }),
-      );
-    },
+    expire: unclaim,
     listPending(query = {}) {
       return guard(() => pendingWhere(query));
     },
@@ -593,12 +596,7 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
       });
     },
     releaseLeases() {
-      guard(() =>
-        tx(() => {
-          s.release.run(instance);
-          s.unregister.run(instance);
-        }),
-      );
+      unclaim(instance);
     },
     prune,
     checkFile() {
