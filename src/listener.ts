@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { type WebhookEvent, decodeBody, detectEventName, newEventId, pairHeaders, splitTarget } from './event.js';
 
 /** What the listener sends back to the webhook's sender. */
@@ -28,9 +28,10 @@ export interface ListenerOptions {
   /** Internal failures that could not become an answer. */
   onError?(err: Error): void;
   /**
-   * Also open the tunnel's own entry on 127.0.0.1 (a random port), for the localtunnel client to connect to. It
-   * serves the same requests without node's header timeouts, which would answer the client's idle pooled sockets
-   * 408 (the tunnel server then hands that 408 to the next webhook); a body that trickles in is cut off instead.
+   * Also make the tunnel's entry: a second HTTP server, listening on no port, that takes the sockets the tunnel
+   * client opens to the tunnel server (`tunnelSocket`). It serves the same requests without node's header and
+   * keep-alive timeouts: the tunnel server's pooled sockets wait silently for hours, a 408 on one of them would be
+   * handed to the next webhook, and only the tunnel server closes them; a body that trickles in is cut off instead.
    */
   tunnelEntry?: boolean;
   /**
@@ -43,8 +44,8 @@ export interface ListenerOptions {
 export interface ListenerHandle {
   readonly url: string;
   readonly port: number;
-  /** The tunnel entry's port, when one was asked for. */
-  readonly tunnelPort: number | undefined;
+  /** Takes a socket to the tunnel server as a connection to the tunnel entry, when one was asked for. */
+  readonly tunnelSocket: ((socket: Socket) => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -233,9 +234,9 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
   const serve = (viaTunnel: boolean): Server => {
     const server = createServer(
       viaTunnel
-        ? // Only our own tunnel client connects here: its pooled sockets wait silently for hours, and the server
-          // writes each request's headers in one piece. Bodies have their own deadline (above).
-          { requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 5_000, maxHeaderSize: 64 * 1024 }
+        ? // Only sockets to the tunnel server come here: they wait silently for hours, the tunnel server writes each
+          // request's headers in one piece and closes the sockets it does not need. Bodies have their own deadline.
+          { requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 0, maxHeaderSize: 64 * 1024 }
         : {
             requestTimeout: 60_000,
             headersTimeout: 20_000,
@@ -286,36 +287,24 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
       server.on('error', (err) => options.onError?.(err));
       const port = (server.address() as AddressInfo).port;
       for (const name of ['127.0.0.1', 'localhost', '[::1]']) hosts.add(`${name}:${port}`);
-      let tunnelPort: number | undefined;
-      if (entry) {
-        try {
-          tunnelPort = await new Promise<number>((ok, fail) => {
-            entry.once('error', fail);
-            entry.listen(0, '127.0.0.1', () => ok((entry.address() as AddressInfo).port));
-          });
-          entry.on('error', (err) => options.onError?.(err));
-        } catch (err) {
-          server.close();
-          reject(new ListenError(`cannot open the tunnel's entry on 127.0.0.1: ${(err as Error).message}`, 'ENTRY', { cause: err }));
-          return;
-        }
-      }
+      entry?.on('error', (err) => options.onError?.(err));
       const host = options.host.includes(':') ? `[${options.host}]` : options.host;
       const shownHost = host === '0.0.0.0' || host === '[::]' ? 'localhost' : host;
       let closing: Promise<void> | undefined;
       resolve({
         url: `http://${shownHost}:${port}${options.path ?? ''}`,
         port,
-        tunnelPort,
+        tunnelSocket: entry
+          ? (socket) => {
+              // A server's own connections get these from its listening socket; this one has none.
+              socket.setNoDelay(true);
+              entry.emit('connection', socket);
+            }
+          : undefined,
         close() {
           closing ??= new Promise<void>((done) => {
-            let open = entry ? 2 : 1;
-            const closed = (): void => {
-              if (--open === 0) done();
-            };
-            server.close(closed);
+            server.close(() => done());
             server.closeIdleConnections();
-            entry?.close(closed);
             entry?.closeIdleConnections();
             // In-flight requests get a moment to finish, then their sockets go too.
             setTimeout(() => {

@@ -1,4 +1,5 @@
-import type localtunnelType from '@n8n/localtunnel';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 
 export const DEFAULT_TUNNEL_HOST = 'https://localtunnel.me';
 
@@ -21,13 +22,11 @@ export interface LivenessCheck {
 
 export interface TunnelOptions {
   host: string;
-  localPort: number;
   /**
-   * Where the client connects to reach the listener. Leave unset for loopback: the client then dials
-   * `localhost` and leaves Host alone; setting it makes the client rewrite Host on the first request of
-   * each socket only, so the app would see two different Hosts.
+   * Takes each socket the tunnel server accepted, as an HTTP server takes a connection (the listener's tunnel
+   * entry). The tunnel server writes the public requests into it and reads the answers from it.
    */
-  localHost?: string;
+  hand(socket: Socket): void;
   subdomain?: string;
   onState(state: TunnelState): void;
   /** First wait before reconnecting; doubles up to maxDelayMs. */
@@ -42,7 +41,25 @@ export interface TunnelHandle {
   close(): void;
 }
 
-type Tunnel = localtunnelType.Tunnel & { clientId?: string };
+/** The part of the localtunnel client's `Tunnel` class (`@n8n/localtunnel/lib/Tunnel.js`) this module uses. */
+interface Tunnel extends EventEmitter {
+  url: string;
+  clientId?: string;
+  closed: boolean;
+  tunnelCluster: EventEmitter;
+  open(cb: (err?: Error) => void): void;
+  close(): void;
+}
+type TunnelClass = new (opts: { host: string; subdomain?: string }) => Tunnel;
+
+/** What the server's create answer becomes in the client (`Tunnel#_getInfo`). */
+interface TunnelInfo {
+  url: string;
+  max_conn: number;
+  remote_host: string;
+  remote_ip?: string;
+  remote_port: number;
+}
 
 const PROBE_TIMEOUT_MS = 5000;
 const CREATE_WARN_MS = 10_000;
@@ -139,6 +156,66 @@ function probe(host: string): Promise<string | null> {
   });
 }
 
+/** A socket to the server that closed unused this soon after it connected is replaced after this pause, not at once. */
+const UNUSED_SOCKET_PAUSE_MS = 1000;
+
+/**
+ * The localtunnel client with its data plane in this process. The library's own (TunnelCluster) dials the local
+ * port for every socket it opens to the server and pipes the two, converting every chunk to a string on the way to
+ * report request lines; the server closes spare sockets after each answer, so under load each webhook cost a new
+ * pair of connections inside this process. Here each socket to the server is handed to the listener's HTTP
+ * server as it connects. The control plane (the create request, its retries, the tunnel info) stays the
+ * library's; the events keepTunnelOpen watches (`open`, `dead` on `tunnelCluster`, `error`) keep their meaning.
+ */
+function inProcess(Base: TunnelClass): new (opts: { host: string; subdomain?: string }, hand: (socket: Socket) => void) => Tunnel {
+  const { connect } = process.getBuiltinModule('node:net');
+  return class InProcessTunnel extends Base {
+    readonly #hand: (socket: Socket) => void;
+    constructor(opts: { host: string; subdomain?: string }, hand: (socket: Socket) => void) {
+      super(opts);
+      this.#hand = hand;
+    }
+
+    /** Replaces the library's `_establish`, which `open()` calls with the server's answer. */
+    _establish(info: TunnelInfo): void {
+      const cluster = new EventEmitter();
+      this.tunnelCluster = cluster;
+      const host = info.remote_ip || info.remote_host;
+      const port = info.remote_port;
+      const live = new Set<Socket>();
+      const open = (): void => {
+        if (this.closed) return;
+        const remote = connect({ host, port });
+        let connectedAt = 0;
+        remote.setKeepAlive(true);
+        remote.setNoDelay(true);
+        remote.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code === 'ECONNREFUSED') this.emit('error', new Error(`connection refused: ${host}:${port} (check your firewall settings)`));
+          remote.destroy();
+        });
+        remote.once('connect', () => {
+          connectedAt = Date.now();
+          live.add(remote);
+          cluster.emit('open', remote);
+          this.#hand(remote);
+        });
+        remote.once('close', () => {
+          // One that never connected is not replaced (the library's behaviour): keepTunnelOpen's watchdog notices.
+          if (!live.delete(remote)) return;
+          cluster.emit('dead');
+          if (this.closed) return;
+          if (remote.bytesRead === 0 && Date.now() - connectedAt < UNUSED_SOCKET_PAUSE_MS) setTimeout(open, UNUSED_SOCKET_PAUSE_MS).unref();
+          else open();
+        });
+      };
+      this.once('close', () => {
+        for (const socket of live) socket.destroy();
+      });
+      for (let i = 0; i < info.max_conn; i++) open();
+    }
+  };
+}
+
 /**
  * Keeps a localtunnel tunnel open to the local listener: opens it, notices when it dies
  * (the client goes quiet after its server is lost), and opens a new one with backoff, asking for
@@ -156,7 +233,7 @@ export function keepTunnelOpen(options: TunnelOptions): TunnelHandle {
   let watchdog: NodeJS.Timeout | undefined;
   let subdomain = options.subdomain;
   let nameRetries = 0;
-  let localtunnel: typeof localtunnelType | undefined;
+  let TunnelBase: ReturnType<typeof inProcess> | undefined;
   let checking = false;
   let lastCheck = Date.now();
   let lastTick = Date.now();
@@ -222,13 +299,13 @@ export function keepTunnelOpen(options: TunnelOptions): TunnelHandle {
     const unreachable = await probe(options.host);
     if (closed) return;
     if (unreachable) return schedule(unreachable);
-    localtunnel ??= (await import('@n8n/localtunnel')).default;
+    TunnelBase ??= inProcess((await import('@n8n/localtunnel/lib/Tunnel.js')).default as TunnelClass);
     // The client retries its create request every second forever and cannot be cancelled: say so, keep waiting.
     const slow = setTimeout(() => options.onState({ state: 'waiting', reason: `${options.host} has not answered the tunnel request yet` }), CREATE_WARN_MS);
     let tunnel: Tunnel;
     try {
-      const config = { port: options.localPort, host: options.host, subdomain, ...(options.localHost ? { local_host: options.localHost } : {}) };
-      tunnel = (await localtunnel(config)) as Tunnel;
+      const created = new TunnelBase({ host: options.host, ...(subdomain ? { subdomain } : {}) }, options.hand);
+      tunnel = await new Promise<Tunnel>((resolve, reject) => created.open((err) => (err ? reject(err) : resolve(created))));
     } catch (err) {
       clearTimeout(slow);
       return schedule(`tunnel request failed: ${(err as Error).message}`);

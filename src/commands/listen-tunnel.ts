@@ -1,6 +1,6 @@
 import type { Printer } from '../format/printer.js';
 import type { TunnelStatus } from '../inspector/server.js';
-import type { TunnelHandle, TunnelState } from '../tunnel.js';
+import type { TunnelHandle, TunnelOptions, TunnelState } from '../tunnel.js';
 import type { ListenOptions } from './listen.js';
 
 /** How often the public URL is checked end to end, unless the options say otherwise. */
@@ -16,7 +16,7 @@ export interface TunnelHooks {
 export async function openTunnel(
   options: ListenOptions,
   wanted: Exclude<ListenOptions['tunnel'], false>,
-  entry: { port: number; liveness: { path: string; answer: string } },
+  entry: { hand: TunnelOptions['hand']; liveness: { path: string; answer: string } },
   printer: Printer,
   hooks: TunnelHooks,
 ): Promise<TunnelHandle> {
@@ -78,7 +78,7 @@ export async function openTunnel(
   const { keepTunnelOpen } = await import('../tunnel.js');
   return keepTunnelOpen({
     host: tunnelHost,
-    localPort: entry.port,
+    hand: entry.hand,
     subdomain,
     onState,
     check: { ...entry.liveness, everyMs: wanted.checkMs ?? TUNNEL_CHECK_MS },

@@ -408,8 +408,8 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   };
 
   let tunnel: TunnelHandle | undefined;
-  if (options.tunnel && listener.tunnelPort !== undefined) {
-    tunnel = await openTunnel(options, options.tunnel, { port: listener.tunnelPort, liveness }, printer, {
+  if (options.tunnel && listener.tunnelSocket) {
+    tunnel = await openTunnel(options, options.tunnel, { hand: listener.tunnelSocket, liveness }, printer, {
       announce: (publicUrl) => {
         if (announced) return false;
         if (publicUrl) {
