@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { runCli, tempDir, type Cli } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
@@ -8,6 +10,7 @@ import { send, seedBytes, sha256 } from './helpers/http.js';
 import { hostFor, startLtServer, tunnelId, type LtServer } from './helpers/lt-server.js';
 import { startTunnelScene } from './helpers/tunnel-scene.js';
 import { freePort } from './helpers/net.js';
+import { waitFor } from './helpers/wait.js';
 
 function startTunnelled(server: { url: string }, args: string[], store: string): Cli {
   return runCli(['--json', '--port', '0', '--store', store, '--tunnel-host', server.url, ...args]);
@@ -141,4 +144,63 @@ test('--on-url failing is reported and never stops the listener; a bad --subdoma
   const bad = runCli(['--subdomain', 'No!', '--store', dir]);
   assert.equal(await bad.exited, 2);
   assert.match(bad.stderr, /subdomain is 4 to 63 lowercase/);
+});
+
+/** The TCP ports a process listens on, from /proc (its socket inodes matched against the LISTEN rows). */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === '0A' && inodes.has(f[9]!)) ports.push(parseInt(f[1]!.split(':')[1]!, 16));
+    }
+  }
+  return ports;
+}
+
+test("the tunnel's sockets go straight to the listener: no second local port; a server that drops every socket unused is not redialled in a hot loop", async (t) => {
+  // Part 1: the real client against the fixture — the CLI listens on its own port only (the tunnel entry has none).
+  const scene = await startTunnelScene(t, { args: ['--no-inspect'] });
+  assert.equal((await scene.postThrough('/a', seedBytes())).status, 200);
+  assert.deepEqual(listeningPorts(scene.cli.child.pid!), [Number(new URL(scene.ready.listenUrl).port)], 'one listening port: the listener');
+
+  // Part 2: a tunnel server that accepts every data socket and closes it at once, unused.
+  let dialled = 0;
+  const data = createNetServer((socket) => {
+    dialled++;
+    socket.destroy();
+  });
+  await new Promise<void>((r) => data.listen(0, '127.0.0.1', r));
+  const dataPort = (data.address() as AddressInfo).port;
+  const api = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url === '/api/status') return res.end('{}');
+    res.end(JSON.stringify({ id: 'dropper-1234', port: dataPort, max_conn_count: 10, url: 'http://dropper-1234.localhost' }));
+  });
+  await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+  const { dir, cleanup } = tempDir();
+  const cli = startTunnelled({ url: `http://127.0.0.1:${(api.address() as AddressInfo).port}` }, ['--no-inspect'], dir);
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    api.close();
+    data.close();
+    cleanup();
+  });
+  await cli.waitForRecord((r) => r.type === 'ready', 'ready');
+  await waitFor(() => dialled >= 10, 'the first ten sockets');
+  const from = dialled;
+  await new Promise((r) => setTimeout(r, 3000));
+  // Ten sockets, each replaced after a 1 s pause: about 30 in 3 s. The library's own data plane redials at once,
+  // thousands of times a second.
+  assert.ok(dialled - from <= 60, `redialled ${dialled - from} times in 3 s`);
+  assert.equal(cli.child.exitCode, null);
 });
