@@ -60,7 +60,17 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
       clearTimeout(timer);
       return code;
     },
-    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+    // After 'exit' the last of stdout and stderr may still be on its way: wait for 'close' too (bounded, in case a
+    // grandchild holds the pipes).
+    exited: new Promise((resolve) =>
+      child.on('exit', (code) => {
+        const timer = setTimeout(() => resolve(code), 2000);
+        child.once('close', () => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+      }),
+    ),
   };
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (cli.stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (cli.stderr += d));
