@@ -160,17 +160,33 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       return false;
     }
   };
-  // Group commit: the events read in one turn of the event loop are written in one transaction, before any is answered.
+  // Group commit: the events read in one turn of the event loop, and the delivery results of that turn, are written
+  // in one transaction, before any of those events is answered. (A result lost to a crash leaves its delivery
+  // pending, so it is sent again on the next start.)
   let batch: { event: WebhookEvent; description: EventDescription; done: (saved: boolean) => void }[] = [];
+  let results: DeliveryResult[] = [];
+  let scheduled = false;
   const commit = (): void => {
+    scheduled = false;
     const items = batch;
+    const attempts = results;
     batch = [];
-    const saved = record(() => store.appendEvents(items), 'webhooks are answered 503 (the sender will retry) until it is fixed');
+    results = [];
+    if (items.length === 0 && attempts.length === 0) return;
+    const saved = record(
+      () => store.appendEvents(items, attempts),
+      items.length ? 'webhooks are answered 503 (the sender will retry) until it is fixed' : 'delivery results are not saved',
+    );
     for (const b of items) b.done(saved);
+  };
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(commit);
   };
   const recordEvent = (event: WebhookEvent, description: EventDescription): Promise<boolean> =>
     new Promise((done) => {
-      if (batch.length === 0) setImmediate(commit);
+      schedule();
       batch.push({ event, description, done });
     });
   const stats = { received: 0, filtered: 0, delivered: 0, failed: 0 };
@@ -181,7 +197,8 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       if (result.status !== undefined && result.status < 300) stats.delivered++;
       else stats.failed++;
     }
-    record(() => store.appendDelivery(result), 'delivery results are not saved');
+    results.push(result);
+    schedule();
     printer.delivery(result, event);
   };
   const queue = createDeliveryQueue({
@@ -442,6 +459,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
         clearInterval(keeper);
         await queue.close(DRAIN_MS);
         await deliverer.close();
+        commit();
         // What is still owed is handed back at once, so the next start resumes it without waiting for a lease.
         record(() => store.releaseLeases(), 'pending deliveries stay claimed for 10 s');
         store.close();

@@ -96,8 +96,11 @@ export interface StoreOptions {
 export interface StoreHandle {
   readonly dir: string;
   readonly file: string;
-  /** Writes the events (and a pending row per target, claimed by this handle) in one transaction. */
-  appendEvents(items: { event: WebhookEvent; description: EventDescription }[]): void;
+  /**
+   * Writes the events (and a pending row per target, claimed by this handle), then the delivery attempts (as
+   * appendDelivery), in one transaction.
+   */
+  appendEvents(items: { event: WebhookEvent; description: EventDescription }[], results?: DeliveryResult[]): void;
   /** Records an attempt; a final one (not a replay) settles the pending delivery. */
   appendDelivery(result: DeliveryResult): void;
   readEvent(id: string): WebhookEvent | undefined;
@@ -432,12 +435,14 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
   return {
     dir,
     file,
-    appendEvents(items) {
+    appendEvents(items, results = []) {
       guard(() =>
         tx(() => {
           for (const { event, description } of items) insertEvent(event, description, true);
+          for (const result of results) insertDelivery(result);
         }),
       );
+      if (items.length === 0) return;
       sinceUnprune += items.length;
       if (sinceUnprune >= Math.min(PRUNE_EVERY, Math.max(10, Math.ceil(options.keep / 10)))) {
         sinceUnprune = 0;
