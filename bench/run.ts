@@ -78,8 +78,8 @@ interface Load {
 }
 
 /** autocannon in its own process, so the load generator never shares an event loop with what it measures. */
-function load(url: string, opts: { connections: number; duration?: number; amount?: number; rate?: number; headers?: Record<string, string> }): Promise<Load> {
-  const args = [AUTOCANNON, '--json', '-m', 'POST', '-i', SEED, '-H', 'content-type=application/json', '-c', String(opts.connections)];
+function load(url: string, opts: { connections: number; duration?: number; amount?: number; rate?: number; headers?: Record<string, string>; body?: string }): Promise<Load> {
+  const args = [AUTOCANNON, '--json', '-m', 'POST', '-i', opts.body ?? SEED, '-H', 'content-type=application/json', '-c', String(opts.connections)];
   if (opts.amount) args.push('-a', String(opts.amount));
   else args.push('-d', String(opts.duration ?? DURATION));
   if (opts.rate) args.push('-R', String(opts.rate));
@@ -148,11 +148,16 @@ async function throughput(): Promise<void> {
       start: async () =>
         start([here('./servers/express.js')], /listening (\d+)/, 'express').then((s) => ({ proc: s.proc, url: `http://127.0.0.1:${s.match[1]}/my/webhook/url` })),
     },
+    {
+      name: 'minimal',
+      start: async () =>
+        start([here('./servers/minimal.js')], /listening (\d+)/, 'minimal').then((s) => ({ proc: s.proc, url: `http://127.0.0.1:${s.match[1]}/my/webhook/url` })),
+    },
     { name: 'wl', start: async () => webhookListen([]).then((s) => ({ proc: s.proc, url: `${s.url}/my/webhook/url` })) },
   ];
   for (const connections of [10, 32, 100]) {
-    const rps: Record<string, number[]> = { raw: [], express: [], wl: [] };
-    const cpu: Record<string, number[]> = { raw: [], express: [], wl: [] };
+    const rps: Record<string, number[]> = { raw: [], express: [], minimal: [], wl: [] };
+    const cpu: Record<string, number[]> = { raw: [], express: [], minimal: [], wl: [] };
     // Rounds interleave the contenders, so a slow minute of the machine hits all of them.
     for (let round = 0; round < ROUNDS; round++) {
       for (const c of contenders) {
@@ -166,11 +171,12 @@ async function throughput(): Promise<void> {
     }
     const b = median(rps.raw!);
     const e = median(rps.express!);
+    const n = median(rps.minimal!);
     const w = median(rps.wl!);
     row(
       `1. throughput, ${connections} conns`,
       `raw node:http ${fmt(b)} req/s (${fmt(median(cpu.raw!))} µs CPU/req)`,
-      `express ${fmt(e)} (${fmt(e / b, 2)}×)`,
+      `express ${fmt(e)} (${fmt(e / b, 2)}×); minimal receiver ${fmt(n)} (${fmt(n / b, 2)}×, ${fmt(median(cpu.minimal!))} µs CPU/req)`,
       `webhook-listen ${fmt(w)} req/s (${fmt(median(cpu.wl!))} µs CPU/req)`,
       `${fmt(w / b, 2)}×`,
       '≥ 0.70×',
@@ -224,38 +230,35 @@ async function tunnel(): Promise<void> {
   const server = await startLtServer();
   const app = await raw();
   const appPort = app.match[1]!;
-  /** Starts a tunnel client, loads the fixture with its subdomain in Host, stops it. */
-  const through = async (args: string[], urlPattern: RegExp, name: string): Promise<Load> => {
+  /** Starts a tunnel client, loads the fixture with its subdomain in Host, stops it; CPU per request of the client and the app. */
+  const through = async (args: string[], urlPattern: RegExp, name: string): Promise<Load & { cpuUs: number; appUs: number }> => {
     const client = await start(args, urlPattern, name);
     const host = { host: `${tunnelId(client.match[1]!)}.localhost:${server.port}` };
     await sleep(300);
     await load(`${server.url}/my/webhook/url`, { connections: 10, duration: 1, headers: host });
-    const r = await load(`${server.url}/my/webhook/url`, { connections: 10, headers: host });
+    const appBefore = cpuSeconds(app.proc.pid!);
+    const r = await measure(client.proc, `${server.url}/my/webhook/url`, { connections: 10, headers: host });
+    const appUs = ((cpuSeconds(app.proc.pid!) - appBefore) * 1e6) / Math.max(1, r.total);
     await stop(client.proc);
-    return r;
+    return { ...r, appUs };
   };
-  const plain: number[] = [];
-  const wls: number[] = [];
-  const p50s = { plain: [] as number[], wl: [] as number[] };
+  const runs = { plain: [] as (Load & { cpuUs: number; appUs: number })[], wl: [] as (Load & { cpuUs: number; appUs: number })[] };
   for (let round = 0; round < ROUNDS; round++) {
-    const pr = await through([here('./servers/plain-tunnel.js'), server.url, appPort], /url (\S+)/, 'plain-tunnel');
-    plain.push(pr.rps);
-    p50s.plain.push(pr.p50);
+    runs.plain.push(await through([here('./servers/plain-tunnel.js'), server.url, appPort], /url (\S+)/, 'plain-tunnel'));
     const store = mkdtempSync(join(work, 'store-'));
     const wlArgs = [BIN, '--no-inspect', '--port', String(await freePort()), '--store', store, '--tunnel-host', server.url, '-f', `http://127.0.0.1:${appPort}`];
-    const wr = await through(wlArgs, /Public URL\s+(http\S+)/, 'wl-tunnel');
-    wls.push(wr.rps);
-    p50s.wl.push(wr.p50);
+    runs.wl.push(await through(wlArgs, /Public URL\s+(http\S+)/, 'wl-tunnel'));
   }
   await stop(app.proc);
   await server.stop();
-  const p = median(plain);
-  const w = median(wls);
+  const m = (xs: (Load & { cpuUs: number; appUs: number })[], k: 'rps' | 'p50' | 'cpuUs' | 'appUs'): number => median(xs.map((x) => x[k]));
+  const p = m(runs.plain, 'rps');
+  const w = m(runs.wl, 'rps');
   row(
     '3. through a localtunnel server, 10 conns',
-    `plain client → app ${fmt(p)} req/s, p50 ${median(p50s.plain)} ms`,
+    `plain client → app ${fmt(p)} req/s, p50 ${m(runs.plain, 'p50')} ms; CPU per request: client ${fmt(m(runs.plain, 'cpuUs'))} µs, app ${fmt(m(runs.plain, 'appUs'))} µs`,
     '',
-    `webhook-listen (store, print, forward) ${fmt(w)} req/s, p50 ${median(p50s.wl)} ms`,
+    `webhook-listen (store, print, forward) ${fmt(w)} req/s, p50 ${m(runs.wl, 'p50')} ms; CPU per request: webhook-listen ${fmt(m(runs.wl, 'cpuUs'))} µs, app ${fmt(m(runs.wl, 'appUs'))} µs`,
     `${fmt(w / p, 2)}×`,
     '≥ 0.90×',
     verdict(w / p >= 0.9),
@@ -289,10 +292,21 @@ async function startup(): Promise<void> {
 }
 
 // ---- 5. memory after 100k events ----
-function rssMb(pid: number): { rss: number; peak: number } {
+/**
+ * RSS, its peak, and the part of it that is the process's own memory (anonymous pages): the rest is file pages,
+ * mostly the node binary's code and data (~34 MB for a bare node:http server on Node 24, ~44 MB for webhook-listen,
+ * which runs more of node: SQLite, zlib, crypto), shared with every node process and given back under pressure.
+ */
+function rssMb(pid: number): { rss: number; peak: number; anon: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  const kb = (key: string, text = status): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(text)?.[1] ?? 0);
+  let anon = Number.NaN;
+  try {
+    anon = kb('Anonymous', readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')) / 1024;
+  } catch {
+    // Kernels before 4.14 have no smaps_rollup.
+  }
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024, anon };
 }
 
 /** The live JS heap after the last full GC, from --trace-gc lines in the log ("Mark-Compact 26.4 (31.5) -> 20.4 (31.5) MB"). */
@@ -305,14 +319,16 @@ async function memory(): Promise<void> {
   const amount = quick ? 20_000 : 100_000;
   const bare = await start(['-e', "require('http').createServer((q,s)=>{q.resume();q.on('end',()=>s.end())}).listen(0,()=>console.log('ready'))"], /ready/, 'bare');
   await sleep(1000);
-  const floor = rssMb(bare.proc.pid!).rss;
+  const bareMem = rssMb(bare.proc.pid!);
+  const floor = bareMem.rss;
   await stop(bare.proc);
   const app = await raw();
   const target = `http://127.0.0.1:${app.match[1]}`;
   for (const mode of ['burst', 'paced'] as const) {
     const wl = await webhookListen(['-f', target], `wl-${mode}`, ['--trace-gc']);
     await sleep(1000);
-    const idle = rssMb(wl.proc.pid!).rss;
+    const idleMem = rssMb(wl.proc.pid!);
+    const idle = idleMem.rss;
     // Burst: as fast as 32 connections go, far faster than one ordered lane delivers, so most wait in the queue.
     // Paced: 2,000 events a second, which the app keeps up with.
     const r = await load(`${wl.url}/my/webhook/url`, mode === 'burst' ? { connections: 32, amount } : { connections: 10, amount, rate: 2000 });
@@ -322,15 +338,38 @@ async function memory(): Promise<void> {
     await stop(wl.proc);
     row(
       `5. memory after ${amount / 1000}k events, ${mode === 'burst' ? '32 conns flat out' : '2,000/s'} (forwarding, store on)`,
-      `bare node:http ${fmt(floor)} MB; webhook-listen idle ${fmt(idle)} MB`,
+      `bare node:http ${fmt(floor)} MB (own ${fmt(bareMem.anon)} MB); webhook-listen idle ${fmt(idle)} MB (own ${fmt(idleMem.anon)} MB)`,
       `${r.errors} errors, ${r.non2xx} non-2xx`,
-      `RSS ${fmt(mem.rss)} MB (peak ${fmt(mem.peak)} MB), live JS heap ${fmt(live, 1)} MB`,
+      `RSS ${fmt(mem.rss)} MB (peak ${fmt(mem.peak)} MB; own memory ${fmt(mem.anon)} MB), live JS heap ${fmt(live, 1)} MB`,
       '',
       '< 80 MB',
       verdict(mem.rss < 80),
     );
   }
   await stop(app.proc);
+  // Growth with the body: RSS after a run of bodies of each size (default output, no forward target), beside the
+  // instruction counts of the callgrind suite.
+  for (const [label, size, amount] of [['1 KB', 1024, 20_000], ['64 KB', 64 * 1024, 5_000], ['1 MB', 1024 * 1024, 500], ['5 MB', 5 * 1024 * 1024, 100]] as const) {
+    const file = join(work, `body-${size}.json`);
+    writeFileSync(file, JSON.stringify({ event: 'newMessage', pad: 'x'.repeat(size - 40) }));
+    const wl = await webhookListen([], `wl-body-${size}`, ['--trace-gc']);
+    await sleep(500);
+    const idle = rssMb(wl.proc.pid!).rss;
+    const r = await load(`${wl.url}/my/webhook/url`, { connections: 4, amount: quick ? Math.ceil(amount / 5) : amount, body: file });
+    await sleep(2000);
+    const mem = rssMb(wl.proc.pid!);
+    const live = liveHeapMb(wl.log);
+    await stop(wl.proc);
+    row(
+      `5c. memory after ${quick ? Math.ceil(amount / 5) : amount} events of ${label}, 4 conns (store on, no forward)`,
+      `idle ${fmt(idle)} MB`,
+      `${r.errors} errors, ${r.non2xx} non-2xx`,
+      `RSS ${fmt(mem.rss)} MB (peak ${fmt(mem.peak)} MB; own memory ${fmt(mem.anon)} MB), live JS heap ${fmt(live, 1)} MB`,
+      '',
+      '',
+      '',
+    );
+  }
 }
 
 // ---- 6. the event store: SQLite against the 0.1.0 NDJSON store, and history on a large store ----
@@ -433,53 +472,60 @@ async function store(): Promise<void> {
     old ? verdict(w >= o * 0.95) : '',
   );
 
-  // A store of many events, filled through the listener itself.
-  const many = quick ? 10_000 : 100_000;
+  // Stores of 10k and 100k events, filled through the listener itself: start-up, `events` and the inspector's first
+  // page should not grow with the store (no full scan anywhere).
+  const sizes = quick ? [1_000, 10_000] : [10_000, 100_000];
   const dir = mkdtempSync(join(work, 'big-store-'));
-  const filler = await webhookListen(['--keep', String(many * 2)], 'fill', [], BIN, dir);
-  await load(`${filler.url}/my/webhook/url`, { connections: 32, amount: many });
-  await stop(filler.proc);
-  // Start-up on the big store: pending deliveries come from an index, so it should not grow with the store.
+  const keep = String(sizes.at(-1)! * 2);
   const readyOn = async (storeDir: string): Promise<number> => {
     const xs: number[] = [];
     for (let i = 0; i < 3; i++)
-      xs.push(await timeToReady([BIN, '--no-tunnel', '--no-inspect', '--port', '0', '--store', storeDir, '--keep', String(many * 2), '-f', 'http://127.0.0.1:9'], /Waiting for events/));
+      xs.push(await timeToReady([BIN, '--no-tunnel', '--no-inspect', '--port', '0', '--store', storeDir, '--keep', keep, '-f', 'http://127.0.0.1:9'], /Waiting for events/));
     return median(xs);
   };
   const startEmpty = await readyOn(mkdtempSync(join(work, 'empty-store-')));
-  const startFull = [await readyOn(dir)];
-  row(
-    `6c. start-up with -f on a store of ${many / 1000}k events`,
-    `empty store ${fmt(startEmpty)} ms`,
-    '',
-    `${many / 1000}k events ${fmt(median(startFull))} ms`,
-    `${fmt(median(startFull) / startEmpty, 2)}×`,
-    '≈ 1× (no scan)',
-    verdict(median(startFull) / startEmpty < 1.5),
-  );
-  const port = await freePort();
-  const inspectPort = await freePort();
-  const wl = await start([BIN, '--no-tunnel', '--port', String(port), '--inspect-port', String(inspectPort), '--store', dir, '--keep', String(many * 2)], /Waiting for events/, 'history');
-  const listenUrl = `http://127.0.0.1:${port}/my/webhook/url`;
-  await sleep(500);
-  let p = probe(listenUrl);
-  const t0 = performance.now();
-  await new Promise<void>((resolve) => spawn(process.execPath, [BIN, 'events', '--store', dir], { stdio: 'ignore' }).on('exit', () => resolve()));
-  const eventsMs = performance.now() - t0;
-  const duringEvents = await p.stop();
-  p = probe(listenUrl);
-  const page = await timedGet(`http://127.0.0.1:${inspectPort}/_webhook-listen/api/events`, `127.0.0.1:${inspectPort}`);
-  const duringPage = await p.stop();
-  await stop(wl.proc);
-  row(
-    `6b. history on a store of ${many / 1000}k events`,
-    `\`events\` (its own process) ${fmt(eventsMs)} ms; listener's worst answer meanwhile ${fmt(duringEvents.worst, 1)} ms`,
-    '',
-    `inspector's first page (${page.bytes} bytes) ${fmt(page.ms)} ms; listener's worst answer meanwhile ${fmt(duringPage.worst, 1)} ms`,
-    '',
-    'no full scan: both well under 1 s',
-    verdict(eventsMs < 1000 && page.ms < 1000),
-  );
+  let filled = 0;
+  for (const many of sizes) {
+    const filler = await webhookListen(['--keep', keep], 'fill', [], BIN, dir);
+    await load(`${filler.url}/my/webhook/url`, { connections: 32, amount: many - filled });
+    await stop(filler.proc);
+    filled = many;
+    // Pending deliveries come from an index, so start-up should not grow with the store.
+    const startFull = await readyOn(dir);
+    row(
+      `6c. start-up with -f on a store of ${many / 1000}k events`,
+      `empty store ${fmt(startEmpty)} ms`,
+      '',
+      `${many / 1000}k events ${fmt(startFull)} ms`,
+      `${fmt(startFull / startEmpty, 2)}×`,
+      '≈ 1× (no scan)',
+      verdict(startFull / startEmpty < 1.5),
+    );
+    const port = await freePort();
+    const inspectPort = await freePort();
+    const wl = await start([BIN, '--no-tunnel', '--port', String(port), '--inspect-port', String(inspectPort), '--store', dir, '--keep', keep], /Waiting for events/, 'history');
+    const listenUrl = `http://127.0.0.1:${port}/my/webhook/url`;
+    await sleep(500);
+    let p = probe(listenUrl);
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => spawn(process.execPath, [BIN, 'events', '--store', dir], { stdio: 'ignore' }).on('exit', () => resolve()));
+    const eventsMs = performance.now() - t0;
+    const duringEvents = await p.stop();
+    p = probe(listenUrl);
+    const page = await timedGet(`http://127.0.0.1:${inspectPort}/_webhook-listen/api/events`, `127.0.0.1:${inspectPort}`);
+    const duringPage = await p.stop();
+    await stop(wl.proc);
+    filled += duringEvents.count + duringPage.count;
+    row(
+      `6b. history on a store of ${many / 1000}k events`,
+      `\`events\` (its own process) ${fmt(eventsMs)} ms; listener's worst answer meanwhile ${fmt(duringEvents.worst, 1)} ms`,
+      '',
+      `inspector's first page (${page.bytes} bytes) ${fmt(page.ms)} ms; listener's worst answer meanwhile ${fmt(duringPage.worst, 1)} ms`,
+      '',
+      'no full scan: both well under 1 s',
+      verdict(eventsMs < 1000 && page.ms < 1000),
+    );
+  }
 }
 
 // ---- 7. instructions per request (callgrind): the figure to watch, the same on a busy machine ----
