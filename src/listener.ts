@@ -190,13 +190,26 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
       const body = tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks, received);
       const event = makeEvent(req, body, Number.isFinite(declared) && declared > received ? declared : received);
       if (rejected) event.rejected = rejected;
-      Promise.resolve()
-        .then(() => options.onEvent(event))
-        .then((answer) => send(res, answer))
-        .catch((err: Error) => {
-          options.onError?.(err);
-          send(res, { status: 500, body: `webhook-listen could not record this request: ${err.message}\n` });
-        });
+      // No promise hops of our own: onEvent's answer is sent as soon as it settles; nothing here can throw past it.
+      const reply = (answer: Answer): void => {
+        try {
+          send(res, answer);
+        } catch (err) {
+          options.onError?.(err as Error);
+          res.destroy();
+        }
+      };
+      const failed = (err: Error): void => {
+        options.onError?.(err);
+        reply({ status: 500, body: `webhook-listen could not record this request: ${err.message}\n` });
+      };
+      try {
+        const answer = options.onEvent(event);
+        if (answer instanceof Promise) answer.then(reply, failed);
+        else reply(answer);
+      } catch (err) {
+        failed(err as Error);
+      }
     };
 
     if (Number.isFinite(declared) && declared > options.maxBody) tooLarge = true;

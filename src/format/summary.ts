@@ -119,7 +119,21 @@ export function kindLabel(s: Pick<Summary, 'kind' | 'encoding' | 'charset'>): st
 /** The summary's pieces in display order, each tagged with its role so a view can style it. */
 export type Piece = { role: 'time' | 'name' | 'channel' | 'sender' | 'agent' | 'content' | 'context' | 'request' | 'kind' | 'preview' | 'note' | 'sig-ok' | 'sig-bad'; text: string };
 
-export function summaryPieces(s: Summary): Piece[] {
+/**
+ * Where a summary keeps its pieces and plain text once made (the store's search text, the printed line and the
+ * inspector all ask for them). A symbol: JSON.stringify and Object.keys do not see it. Set every field of a summary
+ * before the first of these calls.
+ */
+const PIECES = Symbol('pieces');
+const TEXT = Symbol('text');
+type Made = Summary & { [PIECES]?: readonly Piece[]; [TEXT]?: string };
+
+/** The summary's pieces (shared: do not change them). */
+export function summaryPieces(s: Summary): readonly Piece[] {
+  return ((s as Made)[PIECES] ??= makePieces(s));
+}
+
+function makePieces(s: Summary): Piece[] {
   const pieces: Piece[] = [{ role: 'time', text: s.time }];
   if (s.name) pieces.push({ role: 'name', text: s.name });
   const p = s.platform;
@@ -143,19 +157,22 @@ export function summaryPieces(s: Summary): Piece[] {
 }
 
 /** Joins pieces into one line: two spaces between pieces, one after the sender's name. */
-export function joinPieces(pieces: Piece[], paint: (p: Piece) => string = (p) => p.text): string {
-  return pieces
-    .map((p, i) => {
-      const prev = pieces[i - 1];
-      const sep = !prev ? '' : prev.role === 'sender' || prev.role === 'agent' ? ' ' : '  ';
-      return sep + paint(p);
-    })
-    .join('');
+export function joinPieces(pieces: readonly Piece[], paint?: (p: Piece) => string): string {
+  let line = '';
+  for (let i = 0; i < pieces.length; i++) {
+    const p = pieces[i]!;
+    if (i > 0) {
+      const prev = pieces[i - 1]!.role;
+      line += prev === 'sender' || prev === 'agent' ? ' ' : '  ';
+    }
+    line += paint ? paint(p) : p.text;
+  }
+  return line;
 }
 
 /** The summary as plain text: what `events` lists and the inspector shows. */
 export function summaryText(s: Summary): string {
-  return joinPieces(summaryPieces(s));
+  return ((s as Made)[TEXT] ??= joinPieces(summaryPieces(s)));
 }
 
 /** The outcome of an event's deliveries in a word or two: `200`, `pending`, `ECONNREFUSED`, `filtered`… */

@@ -3,7 +3,7 @@ import { type DecodedBody, type DeliveryResult, RESPONSE_KEEP, type WebhookEvent
 import type { Printer, ReadyInfo, TunnelNotice } from './printer.js';
 import { coalesced } from './output.js';
 import { prettyJson } from './json-text.js';
-import { type Piece, type Summary, deliveryStatus, formatClock, formatSize, joinPieces, summaryPieces } from './summary.js';
+import { type Piece, type Summary, deliveryStatus, formatClock, formatSize, joinPieces, summaryPieces, summaryText } from './summary.js';
 
 /**
  * Makes text from a payload safe to print: escape sequences, other control characters and
@@ -108,11 +108,11 @@ function paintFor(c: ChalkInstance): (p: Piece) => string {
 /** Fits the summary into the width by shortening the content or preview first, then the line. */
 /** Nothing to neutralise and every character one column wide: the line's width is its length. */
 const PLAIN = /^[^\u0000-\u001f\u007f-\u009f\u0300-\u036f\u1100-\uffff]*$/;
+const fits = (line: string, width: number): boolean => line.length <= width && PLAIN.test(line);
 
-export function fitPieces(pieces: Piece[], width: number): Piece[] {
+export function fitPieces(pieces: readonly Piece[], width: number, joined = joinPieces(pieces)): readonly Piece[] {
   // The common line (plain text that fits) is returned as it is: no copies, no walk over its characters.
-  const joined = joinPieces(pieces);
-  if (joined.length <= width && PLAIN.test(joined)) return pieces;
+  if (fits(joined, width)) return pieces;
   const safe = pieces.map((p) => ({ ...p, text: neutralise(p.text) }));
   const total = displayWidth(joinPieces(safe));
   if (total <= width) return safe;
@@ -219,7 +219,9 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
       line(options.out, banner(info, c));
     },
     event(event, summary: Summary, decoded) {
-      line(options.out, joinPieces(fitPieces(summaryPieces(summary), width), paint));
+      const plain = summaryText(summary);
+      // Without colour, a plain line that fits is the summary's own text.
+      line(options.out, options.colorLevel === 0 && fits(plain, width) ? plain : joinPieces(fitPieces(summaryPieces(summary), width, plain), paint));
       if (options.verbose) {
         const rows = [c.dim(`    id ${event.id}  from ${event.remoteAddress}  ${event.method} ${neutralise(event.url)}`)];
         for (const [k, v] of event.headers) rows.push(`    ${c.dim(neutralise(k) + ':')} ${neutralise(v)}`);
