@@ -17,16 +17,21 @@ export function compactJson(text: string): string {
   if (!/[\s\ufeff]/.test(text)) return escapeUnsafe(text);
   let out = '';
   let from = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-      continue;
-    }
-    if (c === 0x22) inString = true;
-    else if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0xfeff) {
+    if (c === 0x22) {
+      // A string: jump to its closing quote (native search), past quotes escaped by an odd run of backslashes.
+      let j = i;
+      for (;;) {
+        j = text.indexOf('"', j + 1);
+        if (j === -1) return escapeUnsafe(out + text.slice(from));
+        let k = j - 1;
+        while (text.charCodeAt(k) === 0x5c) k--;
+        if ((j - 1 - k) % 2 === 0) break;
+      }
+      i = j;
+    } else if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0xfeff) {
       out += text.slice(from, i);
       from = i + 1;
     }
@@ -49,14 +54,16 @@ export class RawJson {
  * meet JSON.stringify's recursion, and big integers are never rounded.
  */
 export function recordLine(record: Record<string, unknown>): string {
-  const raws: string[] = [];
-  const mark = `\u0000raw${Math.random().toString(36).slice(2)}:`;
-  const text = safeStringify(
-    Object.fromEntries(Object.entries(record).map(([k, v]) => (v instanceof RawJson ? [k, `${mark}${raws.push(v.text) - 1}`] : [k, v]))),
-  );
-  if (raws.length === 0) return text;
-  const quoted = JSON.stringify(mark).slice(1, -1);
-  return text.replace(new RegExp(`"${quoted.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d+)"`, 'g'), (_m, i: string) => raws[Number(i)]!);
+  // Top-level fields one by one (as JSON.stringify would: undefined and functions left out), raw texts as they are.
+  let line = '{';
+  for (const key of Object.keys(record)) {
+    const value = record[key];
+    const text = value instanceof RawJson ? value.text : JSON.stringify(value);
+    if (text === undefined) continue;
+    line += `${line.length > 1 ? ',' : ''}${JSON.stringify(key)}:${text}`;
+  }
+  // Raw texts are already safe (compactJson); escaping the whole line again changes nothing in them.
+  return escapeUnsafe(line + '}');
 }
 
 /**
