@@ -68,7 +68,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(db: DatabaseSync): void {
   const version = (): number => (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
   if (version() === SCHEMA_VERSION) return;
-  // Shrinkable from the start (takes effect only before the first table exists).
+  // Shrinkable from the start: takes effect only before the file's first page is written (openDatabase sets it before
+  // switching to WAL, which writes that page; here for a database opened some other way).
   db.exec('PRAGMA auto_vacuum = INCREMENTAL');
   for (;;) {
     // The version is read again under the write lock: another process may have migrated meanwhile.
