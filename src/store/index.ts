@@ -188,10 +188,11 @@ interface EventRowRaw {
 
 const ROW_COLUMNS = 'seq, id, received_at, name, method, path, size, rejected, targets, summary';
 /**
- * Pruning in small steps: each one holds the event loop for a fraction of a millisecond, where 500 events at once
- * held it for 1.5–2 ms (seen in the forwarding bench's p99).
+ * How often the store is pruned, in events. Every 100 held the loop for less at a time, but each prune has a fixed
+ * cost (its statements gather the seqs still pending): through the tunnel with a forward target that took 0.74× of
+ * the plain client's throughput down to 0.60× (BENCHMARKS.md).
  */
-const PRUNE_EVERY = 100;
+const PRUNE_EVERY = 500;
 /** Free pages are given back to the file system once they are this share of the file (else new events reuse them). */
 const VACUUM_FREE_SHARE = 0.25;
 /** Pages moved per vacuum step, so that one step stays short. */
@@ -475,7 +476,7 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
           for (const { event, description } of items) insertEvent(event, description, true);
           for (const result of results) insertDelivery(result);
           if (!due) return;
-          // In the same commit (one more commit per prune cost 7 % of the throughput), under a savepoint: a prune that
+          // In the same commit (a commit of its own costs as much as the events'), under a savepoint: a prune that
           // fails is undone alone and said, the events stay written.
           sinceUnprune = 0;
           db.exec('SAVEPOINT prune');
