@@ -223,19 +223,33 @@ async function readData(source: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** ^C (or SIGTERM) shuts down cleanly and exits 0; a second one exits at once. */
-function stopOnSignals(session: { shutdown(): Promise<void> }, printer: Printer): void {
+/**
+ * ^C (or SIGTERM) shuts down cleanly and exits 0; a second one exits at once. Installed before the session starts:
+ * a ^C right after the ready line (before the session was returned) used to meet node's default and kill the
+ * process mid-write. One that comes while starting stops the session as soon as it is up.
+ */
+function stopOnSignals(printer: Printer): { attach(session: { shutdown(): Promise<void> }): void } {
   let signals = 0;
-  const stop = (): void => {
-    signals++;
-    if (signals > 1) process.exit(130);
-    session.shutdown().then(
+  let session: { shutdown(): Promise<void> } | undefined;
+  const shutdown = (s: { shutdown(): Promise<void> }): void => {
+    s.shutdown().then(
       () => process.exit(0),
       (err: unknown) => fail(err, printer),
     );
   };
+  const stop = (): void => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    if (session) shutdown(session);
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  return {
+    attach(s) {
+      session = s;
+      if (signals > 0) shutdown(s);
+    },
+  };
 }
 
 /** Reports a failure in one line (its cause with DEBUG=webhook-listen) and exits 1. */
@@ -314,6 +328,7 @@ Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
   )
   .action(async (opts: Record<string, unknown>) => {
     const printer = makePrinter(opts as OutputFlags);
+    const signals = stopOnSignals(printer);
     const { listen } = await import('./commands/listen.js');
     let session;
     try {
@@ -362,7 +377,7 @@ Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
     } catch (err) {
       fail(err, printer);
     }
-    stopOnSignals(session, printer);
+    signals.attach(session);
   });
 
 const storeOption = (): Option => new Option('--store <dir>', 'the event store (env WEBHOOK_LISTEN_HOME)');
@@ -511,6 +526,7 @@ program
   .addHelpText('after', '\nExample:\n  $ webhook-listen inspect --to http://localhost:3000/my/webhook/url')
   .action(async (opts: { port?: number; to?: string[]; forwardTimeout: number; store?: string } & OutputFlags) => {
     const printer = makePrinter(opts);
+    const signals = stopOnSignals(printer);
     const { inspectStore } = await import('./commands/inspect.js');
     let session;
     try {
@@ -527,7 +543,7 @@ program
     } catch (err) {
       fail(err, printer);
     }
-    stopOnSignals(session, printer);
+    signals.attach(session);
   });
 
 /** The command name closest to `word` (edit distance at most 2), for "did you mean". */

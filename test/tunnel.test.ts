@@ -204,3 +204,31 @@ test("the tunnel's sockets go straight to the listener: no second local port; a 
   assert.ok(dialled - from <= 60, `redialled ${dialled - from} times in 3 s`);
   assert.equal(cli.child.exitCode, null);
 });
+
+test('^C while the listener waits for a slow tunnel server, before the ready line: a clean stop once it is up, not a kill', { timeout: 30_000 }, async (t) => {
+  // A tunnel server that accepts connections and never answers: the banner waits for it (the probe times out after 5 s).
+  const silent = createNetServer(() => undefined);
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = await freePort();
+  const { dir, cleanup } = tempDir();
+  const cli = runCli(['--json', '--no-inspect', '--port', String(port), '--store', dir, '--tunnel-host', `http://127.0.0.1:${(silent.address() as AddressInfo).port}`]);
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    silent.close();
+    for (const s of silentSockets) s.destroy();
+    cleanup();
+  });
+  const silentSockets: import('node:net').Socket[] = [];
+  silent.on('connection', (s) => silentSockets.push(s));
+  // The listener is bound (it answers), the session is still starting: no ready record yet.
+  await waitFor(
+    async () => (await send(`http://127.0.0.1:${port}/`, { method: 'GET' }).catch(() => undefined))?.status !== undefined,
+    'the listener to answer',
+  );
+  assert.equal(cli.records().filter((r) => r.type === 'ready').length, 0, 'still starting');
+  cli.child.kill('SIGINT');
+  const code = await cli.exited;
+  assert.equal(cli.child.signalCode, null, 'not killed by the signal');
+  assert.equal(code, 0);
+  assert.match(cli.stderr, /stopped: \d+ received/, "the clean stop's line");
+});
