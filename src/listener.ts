@@ -295,7 +295,7 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
       reject(new ListenError(message, code, { cause: err }));
     };
     server.once('error', onListenError);
-    server.listen(options.port, options.host, async () => {
+    server.listen(options.port, options.host, () => {
       server.off('error', onListenError);
       server.on('error', (err) => options.onError?.(err));
       const port = (server.address() as AddressInfo).port;

@@ -188,7 +188,6 @@ function inProcess(Base: TunnelClass): new (opts: { host: string; subdomain?: st
         const remote = connect({ host, port });
         let connectedAt = 0;
         remote.setKeepAlive(true);
-        remote.setNoDelay(true);
         remote.on('error', (err: NodeJS.ErrnoException) => {
           if (err.code === 'ECONNREFUSED') this.emit('error', new Error(`connection refused: ${host}:${port} (check your firewall settings)`));
           remote.destroy();

@@ -158,27 +158,22 @@ test('the store stays the same size at a steady --keep (freed pages are reused),
   const { dir: store, cleanup } = tempDir();
   t.after(cleanup);
   const size = (): number => statSync(join(store, 'events.db')).size;
-  const fill = async (url: string, from: number, count: number): Promise<void> => {
+  /** One listener run with this --keep: events numbered from..from+count-1, then a clean stop (the WAL is folded into the file). */
+  const runWith = async (keep: number, from: number, count: number): Promise<void> => {
+    const { cli, url } = await listen(['--keep', String(keep)], store);
     for (let i = from; i < from + count; i++) assert.equal((await postJson(url, Buffer.concat([numberedEvent(i), Buffer.alloc(1500, 0x20)]))).status, 200);
+    await cli.stop();
   };
-  // Steady state: 40 kept, 400 then 400 more sent; stopped in between (the WAL is folded into the file on close).
-  let { cli, url } = await listen(['--keep', '40'], store);
-  await fill(url, 0, 400);
-  await cli.stop();
+  // Steady state: 40 kept, 400 then 400 more sent.
+  await runWith(40, 0, 400);
   const steady = size();
-  ({ cli, url } = await listen(['--keep', '40'], store));
-  await fill(url, 400, 400);
-  await cli.stop();
+  await runWith(40, 400, 400);
   assert.ok(size() <= steady * 1.2, `a store at a steady --keep grew from ${steady} to ${size()} bytes`);
 
   // A big store, then --keep lowered: the next prune deletes most of it and the file shrinks.
-  ({ cli, url } = await listen(['--keep', '5000'], store));
-  await fill(url, 800, 1500);
-  await cli.stop();
+  await runWith(5000, 800, 1500);
   const big = size();
-  ({ cli, url } = await listen(['--keep', '10'], store));
-  await fill(url, 2300, 30);
-  await cli.stop();
+  await runWith(10, 2300, 30);
   assert.ok(size() < big / 3, `after --keep 10 the store is still ${size()} bytes (was ${big})`);
   const { stdout } = await run(['events', '--store', store, '--json', '-n', '0']);
   assert.equal(stdout.trim().split('\n').length, 10, 'ten events kept');

@@ -165,9 +165,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   // pending, so it is sent again on the next start.)
   let batch: { event: WebhookEvent; description: EventDescription; done: (saved: boolean) => void }[] = [];
   let results: DeliveryResult[] = [];
-  let scheduled = false;
   const commit = (): void => {
-    scheduled = false;
     const items = batch;
     const attempts = results;
     batch = [];
@@ -179,10 +177,9 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     );
     for (const b of items) b.done(saved);
   };
+  // The first write of a turn sets off its commit.
   const schedule = (): void => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(commit);
+    if (batch.length === 0 && results.length === 0) setImmediate(commit);
   };
   const recordEvent = (event: WebhookEvent, description: EventDescription): Promise<boolean> =>
     new Promise((done) => {
@@ -197,8 +194,8 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       if (result.status !== undefined && result.status < 300) stats.delivered++;
       else stats.failed++;
     }
-    results.push(result);
     schedule();
+    results.push(result);
     printer.delivery(result, event);
   };
   const queue = createDeliveryQueue({

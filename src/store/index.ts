@@ -252,10 +252,10 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     release: d.prepare('UPDATE pending SET owner = NULL, lease_until = 0 WHERE owner = ?'),
     unregister: d.prepare('DELETE FROM instances WHERE id = ?'),
     count: d.prepare('SELECT count(*) AS n FROM events'),
-    // Pruning, set by set: what still has a pending delivery stays, whatever its age.
     // Two subqueries: SQLite reads min() or max() of a key from the b-tree's edge only when a query asks for one of
     // them; asked for both at once, it scanned the whole table (bodies included) at every prune check.
     bounds: d.prepare('SELECT (SELECT min(seq) FROM events) AS lo, (SELECT max(seq) FROM events) AS hi'),
+    // Pruning, set by set: what still has a pending delivery stays, whatever its age.
     pruneDeliveries: d.prepare('DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE seq < ? AND seq NOT IN (SELECT event_seq FROM pending))'),
     pruneText: d.prepare('DELETE FROM events_text WHERE seq < ? AND seq NOT IN (SELECT event_seq FROM pending)'),
     pruneEvents: d.prepare('DELETE FROM events WHERE seq < ? AND seq NOT IN (SELECT event_seq FROM pending)'),
