@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { type WebhookEvent, decodeBody, detectEventName, newEventId, pairHeaders, splitTarget } from './event.js';
+import { type WebhookEvent, decodeBody, detectEventName, isoTime, newEventId, pairHeaders, splitTarget } from './event.js';
 
 /** What the listener sends back to the webhook's sender. */
 export interface Answer {
@@ -127,7 +127,7 @@ function makeEvent(req: IncomingMessage, body: Buffer, size: number): WebhookEve
   const name = detectEventName(headers, decodeBody({ headers, body }));
   return {
     id: newEventId(),
-    receivedAt: isoNow(),
+    receivedAt: isoTime(Date.now()),
     method: req.method ?? 'GET',
     url,
     path,
@@ -141,13 +141,6 @@ function makeEvent(req: IncomingMessage, body: Buffer, size: number): WebhookEve
   };
 }
 
-let lastIso = { ms: 0, iso: '' };
-/** The time as ISO 8601, formatted once per millisecond. */
-function isoNow(): string {
-  const ms = Date.now();
-  if (ms !== lastIso.ms) lastIso = { ms, iso: new Date(ms).toISOString() };
-  return lastIso.iso;
-}
 
 /** Starts the webhook listener. Rejects with a ListenError (code EADDRINUSE…) when the port can't be bound. */
 export function startListener(options: ListenerOptions): Promise<ListenerHandle> {

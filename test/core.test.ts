@@ -7,6 +7,7 @@ import { runCli, startListening, tempDir } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
 import { postJson, seedBytes, send, sha256 } from './helpers/http.js';
 import { storeRecords as storedLines } from './helpers/store.js';
+import { isoTime } from '../src/event.js';
 
 const origin = (url: string): string => new URL(url).origin;
 
@@ -292,4 +293,14 @@ test('--forward-timeout: an app that never answers is a TIMEOUT with a hint, ret
   assert.equal(second.error, 'TIMEOUT');
   assert.equal(second.final, false);
   assert.ok(Date.now() - started < 8_000, 'each attempt bounded by the timeout, not by the app');
+});
+
+test('receivedAt: the cached time formatting gives what toISOString gives, across seconds, years and both ends of the range', () => {
+  const samples = [0, -1, -999, -1000, -1001, 999, 1000, 1001, 1_764_115_199_999, 1_764_115_200_000, 1_764_115_200_001, 253_402_300_799_999, 253_402_300_800_000, -62_198_755_200_000, 8.64e15, -8.64e15];
+  let ms = 1_764_115_198_990;
+  // In order, as a listener sees the clock: the cache's second changes under it.
+  for (let i = 0; i < 3000; i++) samples.push((ms += 1 + (i % 7)));
+  for (let i = 0; i < 2000; i++) samples.push(Math.floor((Math.random() * 2 - 1) * 8.64e15));
+  for (const t of samples) assert.equal(isoTime(t), new Date(t).toISOString(), `at ${t}`);
+  assert.throws(() => isoTime(8.64e15 + 1), RangeError);
 });
