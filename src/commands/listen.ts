@@ -560,13 +560,31 @@ function ok(event: WebhookEvent): Answer {
 /**
  * A listener that runs all day in a corner of the screen should stay small. V8 sizes its heap for throughput: the
  * young generation doubles up to 16 MB per semi-space and the old one grows up to 4x its live size, which gave
- * 150 MB of RSS for a 13 MB live heap (BENCHMARKS.md). Both factors are read at every GC, so setting them once the
- * listener is up takes effect (and keeps node:v8 off the start-up path). Given to node itself
- * (`node --heap-growing-percent=… bin/webhook-listen.js`), the user's own values win.
+ * 150 MB of RSS for a 13 MB live heap (BENCHMARKS.md). The old generation's factor is read at every GC, so setting it
+ * once the listener is up takes effect (and keeps node:v8 off the start-up path). The young generation may grow to
+ * 4 MB per semi-space and no further: pinned at its first 1 MB it was collected every ~100 events, and each collection
+ * walks all the roots (4 % of an event's instructions, BENCHMARKS.md); at 4 MB that cost is a quarter. V8 reads its
+ * growth factor at every collection but its size limit only at start-up, so the factor is switched off once the
+ * young generation has reached the cap (and on again if V8 shrinks it while idle), after each collection. Given to
+ * node itself (`node --max-semi-space-size=… bin/webhook-listen.js`), the user's own values win.
  */
 function sizeHeapForALongRun(): void {
-  const { setFlagsFromString } = process.getBuiltinModule('node:v8');
+  const v8 = process.getBuiltinModule('node:v8');
   const own = process.execArgv.join(' ');
-  if (!own.includes('semi-space-growth-factor')) setFlagsFromString('--semi-space-growth-factor=1');
-  if (!own.includes('heap-growing-percent')) setFlagsFromString('--heap-growing-percent=30');
+  if (!own.includes('heap-growing-percent')) v8.setFlagsFromString('--heap-growing-percent=30');
+  if (own.includes('semi-space')) return;
+  let factor = 0;
+  const steer = (): void => {
+    const young = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+    const next = young && young.space_size >= YOUNG_GENERATION_CAP ? 1 : 2;
+    if (next === factor) return;
+    factor = next;
+    v8.setFlagsFromString(`--semi-space-growth-factor=${next}`);
+  };
+  steer();
+  const { PerformanceObserver } = process.getBuiltinModule('node:perf_hooks');
+  new PerformanceObserver(steer).observe({ entryTypes: ['gc'] });
 }
+
+/** Both semi-spaces of the young generation, as `new_space` counts them: 4 MB each. */
+const YOUNG_GENERATION_CAP = 8 * 1024 * 1024;
