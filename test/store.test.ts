@@ -7,7 +7,7 @@ import { type Cli, run, runCli, startListening, tempDir } from './helpers/cli.js
 import { startApp, type RecordingApp } from './helpers/app.js';
 import { postJson } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
-import { numberedEvent, pendingRows } from './helpers/store.js';
+import { numberedEvent, pendingRows, query } from './helpers/store.js';
 import { waitFor } from './helpers/wait.js';
 
 
@@ -56,7 +56,7 @@ test(
   },
 );
 
-test('--keep smaller than a backlog, then SIGKILL and a restart: nothing owed is pruned, all delivered once, in order', { timeout: 60_000 }, async (t) => {
+test('--keep smaller than a backlog, then SIGKILL and a restart: nothing owed is pruned, all delivered once, in order; pruned once settled', { timeout: 60_000 }, async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const app = await appLater(t);
@@ -66,10 +66,22 @@ test('--keep smaller than a backlog, then SIGKILL and a restart: nothing owed is
   const second = await listen(['-f', app.target, '--keep', '100'], dir);
   t.after(() => second.cli.stop('SIGKILL'));
   await second.cli.waitForOutput(/resuming 300 pending deliveries/, 10_000, 'stderr');
+  // Prunes (every 10 events at --keep 100) while all of it is still owed: they must keep it.
+  for (let i = 300; i < 330; i++) assert.equal((await postJson(second.url, numberedEvent(i))).status, 200);
   const up = await app.up();
-  await up.waitForCount(300, 30_000);
-  assert.deepEqual(seqsOf(up), [...Array(300).keys()]);
+  await up.waitForCount(330, 30_000);
+  assert.deepEqual(seqsOf(up), [...Array(330).keys()]);
   await waitFor(() => pendingRows(dir).length === 0, 'every pending row settled');
+  // Settled now, the old ones go with their deliveries and texts: most prunes look only at the newly old events (the
+  // 300 were looked at while owed), every 20th at all of them.
+  for (let i = 330; i < 560; i++) assert.equal((await postJson(second.url, numberedEvent(i))).status, 200);
+  await up.waitForCount(560, 30_000);
+  await waitFor(() => pendingRows(dir).length === 0, 'the new ones settled too');
+  const count = (sql: string): number => query<{ n: number }>(dir, sql)[0]!.n;
+  const events = count('SELECT count(*) AS n FROM events');
+  assert.ok(events <= 100 + 10 + 10, `${events} events kept with --keep 100 (prunes every 10)`);
+  assert.equal(count('SELECT count(*) AS n FROM events_text'), events, 'a search text per kept event, no more');
+  assert.equal(count('SELECT count(*) AS n FROM deliveries WHERE event_id NOT IN (SELECT id FROM events)'), 0, 'no delivery of a pruned event');
 });
 
 test('two listeners on one store with a backlog and a small --keep: each event delivered exactly once', { timeout: 90_000 }, async (t) => {

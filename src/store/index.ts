@@ -193,6 +193,13 @@ const ROW_COLUMNS = 'seq, id, received_at, name, method, path, size, rejected, t
  * the plain client's throughput down to 0.60× (BENCHMARKS.md).
  */
 const PRUNE_EVERY = 500;
+/**
+ * Most prunes look only at the events that became old since the last one; every this many, a prune looks at all the
+ * old ones again (those kept because a delivery was owed may be settled now, here or by another process).
+ */
+const FULL_PRUNE_EVERY = 20;
+/** Events in [?1, ?2) with no delivery owed. */
+const PRUNABLE = 'e.seq >= ?1 AND e.seq < ?2 AND NOT EXISTS (SELECT 1 FROM pending p WHERE p.event_id = e.id)';
 /** Free pages are given back to the file system once they are this share of the file (else new events reuse them). */
 const VACUUM_FREE_SHARE = 0.25;
 /** Pages moved per vacuum step, so that one step stays short. */
@@ -257,9 +264,12 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     bounds: d.prepare('SELECT (SELECT min(seq) FROM events) AS lo, (SELECT max(seq) FROM events) AS hi'),
     // Pruning, set by set: what still has a pending delivery stays, whatever its age.
     anyDelivery: d.prepare('SELECT 1 AS one FROM deliveries LIMIT 1'),
-    pruneDeliveries: d.prepare('DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE seq < ? AND seq NOT IN (SELECT event_seq FROM pending))'),
-    pruneText: d.prepare('DELETE FROM events_text WHERE seq < ? AND seq NOT IN (SELECT event_seq FROM pending)'),
-    pruneEvents: d.prepare('DELETE FROM events WHERE seq < ? AND seq NOT IN (SELECT event_seq FROM pending)'),
+    // Each looks at the events in [from, cut) and asks the pending table's key about each one: its cost follows the
+    // events it looks at, never the size of a backlog (`seq NOT IN (SELECT event_seq FROM pending)` read every pending
+    // row at every prune: 200k owed deliveries held the loop for 0.2 s, BENCHMARKS.md).
+    pruneDeliveries: d.prepare(`DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events e WHERE ${PRUNABLE})`),
+    pruneText: d.prepare(`DELETE FROM events_text WHERE seq IN (SELECT seq FROM events e WHERE ${PRUNABLE})`),
+    pruneEvents: d.prepare(`DELETE FROM events AS e WHERE ${PRUNABLE}`),
     freePages: d.prepare('PRAGMA freelist_count'),
     pages: d.prepare('PRAGMA page_count'),
     begin: d.prepare('BEGIN IMMEDIATE'),
@@ -345,17 +355,25 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', args };
   };
 
-  /** Deletes what is past --keep; inside a transaction. Events are only ever added at the new end and pruned from
-   * the old one, so the newest `keep` are the seqs above max - keep: two index look-ups instead of counting rows. */
-  const pruneRows = (): number => {
+  /**
+   * Deletes what is past --keep; inside a transaction. Events are only ever added at the new end and pruned from the
+   * old one, so the newest `keep` are the seqs above max - keep: two index look-ups instead of counting rows. Below
+   * `looked`, every event has been looked at by an earlier prune of this handle: only those owed a delivery remain.
+   */
+  let looked = 0;
+  let sinceFull = 0;
+  const pruneRows = (full: boolean): number => {
     if (options.keep <= 0) return 0;
     const { lo, hi } = s.bounds.get() as { lo: number | null; hi: number | null };
     if (lo === null || hi === null || hi - lo + 1 <= options.keep) return 0;
     const cut = hi - options.keep + 1;
+    if (full || ++sinceFull >= FULL_PRUNE_EVERY) sinceFull = 0;
+    const from = sinceFull === 0 ? lo : Math.max(lo, looked);
+    looked = Math.max(looked, cut);
     // Without forwarding there are no deliveries: not worth finding the old events' ids for (a third of a prune).
-    if (s.anyDelivery.get() !== undefined) s.pruneDeliveries.run(cut);
-    s.pruneText.run(cut);
-    return Number(s.pruneEvents.run(cut).changes);
+    if (s.anyDelivery.get() !== undefined) s.pruneDeliveries.run(from, cut);
+    s.pruneText.run(from, cut);
+    return Number(s.pruneEvents.run(from, cut).changes);
   };
   /**
    * Freed pages are reused by the events that follow; they go back to the file system only when many are free (a
@@ -368,7 +386,7 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
   };
   const prune = (): number =>
     guard(() => {
-      const gone = tx(pruneRows);
+      const gone = tx(() => pruneRows(true));
       if (gone > 0) giveSpaceBack();
       return gone;
     });
@@ -483,7 +501,7 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
           sinceUnprune = 0;
           db.exec('SAVEPOINT prune');
           try {
-            pruned = pruneRows();
+            pruned = pruneRows(false);
             db.exec('RELEASE prune');
           } catch (err) {
             db.exec('ROLLBACK TO prune; RELEASE prune');

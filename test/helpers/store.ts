@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
 /** Reads a store's database as the tests see it: the rows as they were committed. */
-function query<T>(dir: string, sql: string): T[] {
+export function query<T>(dir: string, sql: string): T[] {
   const file = join(dir, 'events.db');
   if (!existsSync(file)) return [];
   const db = new DatabaseSync(file, { readOnly: true });
