@@ -113,6 +113,36 @@ test('two listeners on one store with a backlog and a small --keep: each event d
   assert.deepEqual([...got].sort((x, y) => x - y), [...Array(total).keys()], 'none lost');
 });
 
+test('a running listener takes over what another one owed: at once when it stops, within its lease when it is killed; none twice', { timeout: 60_000 }, async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const app = await appLater(t);
+  const args = ['-f', app.target, '--retry-delay', '30s'];
+  const a = await listen(args, dir);
+  const b = await listen(['-f', app.target, '--retry-delay', '1s'], dir);
+  t.after(async () => {
+    await a.cli.stop('SIGKILL');
+    await b.cli.stop('SIGKILL');
+  });
+  for (let i = 0; i < 40; i++) assert.equal((await postJson(a.url, numberedEvent(i))).status, 200);
+  // A stops cleanly and gives its claims back: B is told through the store (it looks every second).
+  await a.cli.stop('SIGINT');
+  await b.cli.waitForOutput(/took over 40 pending deliveries/, 5_000, 'stderr');
+  // C takes events, then is killed: nothing is given back, its lease lapses (10 s), B takes them.
+  const c = await listen(args, dir);
+  t.after(() => c.cli.stop('SIGKILL'));
+  for (let i = 40; i < 70; i++) assert.equal((await postJson(c.url, numberedEvent(i))).status, 200);
+  await c.cli.stop('SIGKILL');
+  await b.cli.waitForOutput(/took over 30 pending deliveries/, 20_000, 'stderr');
+  const up = await app.up();
+  await up.waitForCount(70, 40_000);
+  await new Promise((r) => setTimeout(r, 500));
+  const got = seqsOf(up);
+  assert.equal(got.length, 70, 'none twice');
+  assert.deepEqual([...got].sort((x, y) => x - y), [...Array(70).keys()], 'none lost');
+  await waitFor(() => pendingRows(dir).length === 0, 'every pending row settled');
+});
+
 test('a damaged page is reported by SQLite with what to do; events on intact pages are still read', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);

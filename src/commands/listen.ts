@@ -324,25 +324,30 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   // Deliveries still leased by a listener that died (SIGKILL, a crash) are freed at once when it no longer answers.
   if (options.resume) await expireDeadHolders(store, options.targets, liveness, printer);
   const resumed = claim();
-  // Leases are renewed well within their 10 s; deliveries another listener gave up (or died holding) are taken over;
-  // a database deleted or replaced by hand is noticed.
+  // The lease is renewed well within its 10 s; deliveries another listener gave back (or died holding) are taken
+  // over; a database deleted or replaced by hand is noticed.
   let controlSeen = 0;
   record(() => (controlSeen = store.controlHead()), 'cancel and retry from other terminals are not seen');
   let ticks = 0;
   const keeper = setInterval(() => {
+    // Claims are looked for only when some were given back (a listener stopped, or was found dead): the look reads
+    // every owed delivery.
+    let released = false;
     if (++ticks % RENEW_EVERY === 0) {
       record(() => store.renewLeases(), 'leases on pending deliveries cannot be renewed');
-      const taken = claim();
-      if (taken) printer.info(`took over ${taken} pending ${taken === 1 ? 'delivery' : 'deliveries'} whose listener stopped`);
+      record(() => (released = store.expireLapsed() > 0), 'deliveries of a listener that stopped cannot be taken over');
     }
     // `webhook-listen cancel` and `retry` (or the inspector) in another process: act on what this listener holds.
     let requests: ControlRequest[] = [];
     record(() => (requests = store.controlSince(controlSeen)), 'cancel and retry from other terminals are not seen');
     for (const r of requests) {
       controlSeen = r.seq;
+      if (r.action === 'release') released = true;
       if (r.action === 'cancel' && queue.cancel(r.eventId, r.target)) printer.info(`cancelled: ${r.eventId.slice(0, 12)} → ${r.target ?? 'every target'}`);
       if (r.action === 'retry' && queue.retryNow(r.eventId, r.target)) printer.info(`retrying now: ${r.eventId.slice(0, 12)} → ${r.target ?? 'every target'}`);
     }
+    const taken = released ? claim() : 0;
+    if (taken) printer.info(`took over ${taken} pending ${taken === 1 ? 'delivery' : 'deliveries'} whose listener stopped`);
     try {
       const replaced = store.checkFile();
       if (replaced) printer.warn(replaced);

@@ -8,7 +8,9 @@ import { importLegacySegments } from './legacy.js';
 /*
  * The event store: one SQLite database (WAL) in the store folder, through node:sqlite. Events keep their exact bytes
  * as a BLOB and their raw headers in order; every delivery attempt is a row; a delivery still owed is a `pending`
- * row that a listener claims with a lease (an instance id and an expiry it renews), so two listeners on one store,
+ * row that a listener claims by writing its instance id in it. The lease is the instance's (one row in `instances`,
+ * whose expiry the listener renews), not the pending row's: renewing costs one row however long the backlog (a lease
+ * per row rewrote every owed delivery every 3 s: 200k of them held the loop for 0.2 s). So two listeners on one store,
  * or one restarted under the same PID, deliver each pending event exactly once. No liveness check by PID.
  */
 
@@ -71,7 +73,8 @@ export interface PendingRow {
 
 export interface ControlRequest {
   seq: number;
-  action: 'cancel' | 'retry';
+  /** `release`: a listener gave its claims back (stopped, or found dead); `eventId` is its instance id. */
+  action: 'cancel' | 'retry' | 'release';
   eventId: string;
   target?: string;
 }
@@ -118,6 +121,11 @@ export interface StoreHandle {
   holders(targets: string[]): { owner: string; probeUrl?: string; answer?: string }[];
   /** Frees the claims of a listener found dead, so they can be claimed at once. */
   expire(owner: string): void;
+  /**
+   * Frees the claims of the listeners that stopped renewing their lease (killed, or asleep); returns how many there
+   * were. Each, like a listener that stops, leaves a `release` request for the others.
+   */
+  expireLapsed(): number;
   /** Deliveries still owed, oldest first (optionally for some events or one target). */
   listPending(query?: { eventIds?: string[]; target?: string }): PendingRow[];
   /**
@@ -248,15 +256,16 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertText: d.prepare('INSERT INTO events_text (seq, text) VALUES (?, ?)'),
-    insertPending: d.prepare('INSERT OR IGNORE INTO pending (event_id, target, event_seq, attempts, owner, lease_until) VALUES (?, ?, ?, 0, ?, ?)'),
+    // pending.lease_until is no longer read: the owner's lease is in instances.
+    insertPending: d.prepare('INSERT OR IGNORE INTO pending (event_id, target, event_seq, attempts, owner) VALUES (?, ?, ?, 0, ?)'),
     insertDelivery: d.prepare('INSERT INTO deliveries (event_id, target, final, replay, status, data) VALUES (?, ?, ?, ?, ?, ?)'),
     settle: d.prepare('DELETE FROM pending WHERE event_id = ? AND target = ?'),
     attempted: d.prepare('UPDATE pending SET attempts = ?, next_at = ?, last_error = ? WHERE event_id = ? AND target = ?'),
     readEvent: d.prepare('SELECT * FROM events WHERE id = ?'),
     deliveries: d.prepare('SELECT data FROM deliveries WHERE event_id = ? ORDER BY seq'),
-    renew: d.prepare('UPDATE pending SET lease_until = ? WHERE owner = ?'),
-    renewInstance: d.prepare('UPDATE instances SET lease_until = ? WHERE id = ?'),
-    release: d.prepare('UPDATE pending SET owner = NULL, lease_until = 0 WHERE owner = ?'),
+    // Back if another listener took this one for dead meanwhile (asleep): its probe is written again by register().
+    hold: d.prepare(`INSERT INTO instances (id, probe_url, answer, lease_until) VALUES (?, '', '', ?) ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until`),
+    lapsed: d.prepare('SELECT id FROM instances WHERE id != ? AND lease_until < ?'),
     unregister: d.prepare('DELETE FROM instances WHERE id = ?'),
     count: d.prepare('SELECT count(*) AS n FROM events'),
     // Two subqueries: SQLite reads min() or max() of a key from the b-tree's edge only when a query asks for one of
@@ -404,14 +413,23 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     options.warn?.(`could not import the 0.1.0 store files in ${dir}: ${(err as Error).message}`);
   }
 
-  /** Frees a listener's claims and forgets it (this one at shutdown, or one found dead). */
+  /** Whether this handle's instance row is in the table (claims are only made under it). */
+  let holding = false;
+  function hold(): void {
+    s.hold.run(instance, Date.now() + leaseMs);
+    holding = true;
+  }
+  /**
+   * Frees a listener's claims and forgets it (this one at shutdown, or one found dead): its rows keep its id, which
+   * no live instance has any more. The others are told through the control table (they look every second).
+   */
+  function release(owner: string): void {
+    s.unregister.run(owner);
+    s.control.run('release', owner, null, Date.now());
+    if (owner === instance) holding = false;
+  }
   function unclaim(owner: string): void {
-    guard(() =>
-      tx(() => {
-        s.release.run(owner);
-        s.unregister.run(owner);
-      }),
-    );
+    guard(() => tx(() => release(owner)));
   }
 
   function pendingWhere(query: { eventIds?: string[]; target?: string }): PendingRow[] {
@@ -427,8 +445,9 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     }
     const rows = db
       .prepare(
-        `SELECT p.event_id, p.target, p.attempts, p.next_at, p.last_error, p.owner, p.lease_until, e.summary
-         FROM pending p JOIN events e ON e.id = p.event_id ${parts.length ? 'WHERE ' + parts.join(' AND ') : ''} ORDER BY p.event_seq`,
+        `SELECT p.event_id, p.target, p.attempts, p.next_at, p.last_error, i.lease_until AS held_until, e.summary
+         FROM pending p JOIN events e ON e.id = p.event_id LEFT JOIN instances i ON i.id = p.owner
+         ${parts.length ? 'WHERE ' + parts.join(' AND ') : ''} ORDER BY p.event_seq`,
       )
       .all(...args) as {
       event_id: string;
@@ -436,13 +455,12 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
       attempts: number;
       next_at: number | null;
       last_error: string | null;
-      owner: string | null;
-      lease_until: number;
+      held_until: number | null;
       summary: string;
     }[];
     const now = Date.now();
     return rows.map((r) => {
-      const row: PendingRow = { eventId: r.event_id, target: r.target, attempts: r.attempts, held: r.owner !== null && r.lease_until >= now, summary: r.summary };
+      const row: PendingRow = { eventId: r.event_id, target: r.target, attempts: r.attempts, held: r.held_until !== null && r.held_until >= now, summary: r.summary };
       if (r.next_at !== null) row.nextAt = r.next_at;
       if (r.last_error !== null) row.lastError = r.last_error;
       return row;
@@ -468,7 +486,8 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
       event.body,
     );
     s.insertText.run(lastInsertRowid, description.text);
-    for (const target of event.targets) s.insertPending.run(event.id, target, lastInsertRowid, claim ? instance : null, claim ? Date.now() + leaseMs : 0);
+    if (claim && !holding && event.targets.length > 0) hold();
+    for (const target of event.targets) s.insertPending.run(event.id, target, lastInsertRowid, claim ? instance : null);
   }
   function insertDelivery(result: DeliveryResult): void {
     s.insertDelivery.run(result.eventId, result.target, result.final ? 1 : 0, result.replay ? 1 : 0, result.status ?? null, JSON.stringify(result));
@@ -573,15 +592,16 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
       if (targets.length === 0) return [];
       return guard(() =>
         tx(() => {
-          const now = Date.now();
+          hold();
           const marks = targets.map(() => '?').join(',');
+          // Unowned, or owned by no live instance (this one is live now: its own rows stay as they are).
           return db
             .prepare(
-              `UPDATE pending SET owner = ?, lease_until = ?
-               WHERE target IN (${marks}) AND (owner IS NULL OR lease_until < ?)
+              `UPDATE pending SET owner = ?
+               WHERE target IN (${marks}) AND (owner IS NULL OR owner NOT IN (SELECT id FROM instances WHERE lease_until >= ?))
                RETURNING event_id AS eventId, target, attempts, event_seq AS seq`,
             )
-            .all(instance, now + leaseMs, ...targets, now)
+            .all(instance, ...targets, Date.now())
             .map((r) => r as unknown as PendingJob & { seq: number })
             .sort((a, b) => a.seq - b.seq)
             .map(({ eventId, target, attempts }) => ({ eventId, target, attempts }));
@@ -592,6 +612,7 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
       guard(() =>
         db.prepare('INSERT OR REPLACE INTO instances (id, probe_url, answer, lease_until) VALUES (?, ?, ?, ?)').run(instance, probe.url, probe.answer, Date.now() + leaseMs),
       );
+      holding = true;
     },
     holders(targets) {
       if (targets.length === 0) return [];
@@ -599,14 +620,24 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
         (
           db
             .prepare(
-              `SELECT DISTINCT p.owner AS owner, i.probe_url AS probeUrl, i.answer AS answer FROM pending p LEFT JOIN instances i ON i.id = p.owner
-               WHERE p.owner IS NOT NULL AND p.owner != ? AND p.lease_until >= ? AND p.target IN (${targets.map(() => '?').join(',')})`,
+              `SELECT i.id AS owner, i.probe_url AS probeUrl, i.answer AS answer FROM instances i
+               WHERE i.id != ? AND i.lease_until >= ?
+                 AND EXISTS (SELECT 1 FROM pending p WHERE p.owner = i.id AND p.target IN (${targets.map(() => '?').join(',')}))`,
             )
             .all(instance, Date.now(), ...targets) as { owner: string; probeUrl: string | null; answer: string | null }[]
         ).map((h) => (h.probeUrl && h.answer ? { owner: h.owner, probeUrl: h.probeUrl, answer: h.answer } : { owner: h.owner })),
       );
     },
     expire: unclaim,
+    expireLapsed() {
+      return guard(() =>
+        tx(() => {
+          const gone = s.lapsed.all(instance, Date.now()) as { id: string }[];
+          for (const { id } of gone) release(id);
+          return gone.length;
+        }),
+      );
+    },
     listPending(query = {}) {
       return guard(() => pendingWhere(query));
     },
@@ -658,11 +689,7 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
       return guard(() => (db.prepare('SELECT coalesce(max(seq), 0) AS n FROM control').get() as { n: number }).n);
     },
     renewLeases() {
-      guard(() => {
-        const until = Date.now() + leaseMs;
-        s.renew.run(until, instance);
-        s.renewInstance.run(until, instance);
-      });
+      guard(hold);
     },
     releaseLeases() {
       unclaim(instance);
