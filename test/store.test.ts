@@ -72,8 +72,8 @@ test('--keep smaller than a backlog, then SIGKILL and a restart: nothing owed is
   await up.waitForCount(330, 30_000);
   assert.deepEqual(seqsOf(up), [...Array(330).keys()]);
   await waitFor(() => pendingRows(dir).length === 0, 'every pending row settled');
-  // Settled now, the old ones go with their deliveries and texts: most prunes look only at the newly old events (the
-  // 300 were looked at while owed), every 20th at all of them.
+  // Settled now, the old ones go with their deliveries and texts: the 300 were looked at while owed, and each prune
+  // looks again at a slice of the old ones kept that way.
   for (let i = 330; i < 560; i++) assert.equal((await postJson(second.url, numberedEvent(i))).status, 200);
   await up.waitForCount(560, 30_000);
   await waitFor(() => pendingRows(dir).length === 0, 'the new ones settled too');

@@ -202,10 +202,11 @@ const ROW_COLUMNS = 'seq, id, received_at, name, method, path, size, rejected, t
  */
 const PRUNE_EVERY = 500;
 /**
- * Most prunes look only at the events that became old since the last one; every this many, a prune looks at all the
- * old ones again (those kept because a delivery was owed may be settled now, here or by another process).
+ * A prune looks at the events that became old since the last one, and at this many of the older ones kept because a
+ * delivery was owed (they may be settled now, here or by another process), going round them prune after prune: a
+ * look at all of them at once held the loop 0.4 s with 200k owed (BENCHMARKS.md).
  */
-const FULL_PRUNE_EVERY = 20;
+const OWED_LOOK = 2000;
 /** Events in [?1, ?2) with no delivery owed. */
 const PRUNABLE = 'e.seq >= ?1 AND e.seq < ?2 AND NOT EXISTS (SELECT 1 FROM pending p WHERE p.event_id = e.id)';
 /** Free pages are given back to the file system once they are this share of the file (else new events reuse them). */
@@ -367,22 +368,31 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
   /**
    * Deletes what is past --keep; inside a transaction. Events are only ever added at the new end and pruned from the
    * old one, so the newest `keep` are the seqs above max - keep: two index look-ups instead of counting rows. Below
-   * `looked`, every event has been looked at by an earlier prune of this handle: only those owed a delivery remain.
+   * `looked`, every event has been looked at by an earlier prune of this handle: only those owed a delivery remain,
+   * and `owedFrom` is where the next look at them starts. `all` looks at every old event at once (an explicit prune).
    */
   let looked = 0;
-  let sinceFull = 0;
-  const pruneRows = (full: boolean): number => {
+  let owedFrom = 0;
+  const pruneRange = (from: number, to: number): number => {
+    if (from >= to) return 0;
+    // Without forwarding there are no deliveries: not worth finding the old events' ids for (a third of a prune).
+    if (s.anyDelivery.get() !== undefined) s.pruneDeliveries.run(from, to);
+    s.pruneText.run(from, to);
+    return Number(s.pruneEvents.run(from, to).changes);
+  };
+  const pruneRows = (all: boolean): number => {
     if (options.keep <= 0) return 0;
     const { lo, hi } = s.bounds.get() as { lo: number | null; hi: number | null };
     if (lo === null || hi === null || hi - lo + 1 <= options.keep) return 0;
     const cut = hi - options.keep + 1;
-    if (full || ++sinceFull >= FULL_PRUNE_EVERY) sinceFull = 0;
-    const from = sinceFull === 0 ? lo : Math.max(lo, looked);
+    const fresh = Math.max(lo, looked);
     looked = Math.max(looked, cut);
-    // Without forwarding there are no deliveries: not worth finding the old events' ids for (a third of a prune).
-    if (s.anyDelivery.get() !== undefined) s.pruneDeliveries.run(from, cut);
-    s.pruneText.run(from, cut);
-    return Number(s.pruneEvents.run(from, cut).changes);
+    let gone = pruneRange(fresh, cut);
+    const start = all ? lo : Math.max(lo, owedFrom);
+    const end = all ? fresh : Math.min(fresh, start + OWED_LOOK);
+    gone += pruneRange(start, end);
+    owedFrom = end >= fresh ? lo : end;
+    return gone;
   };
   /**
    * Freed pages are reused by the events that follow; they go back to the file system only when many are free (a
