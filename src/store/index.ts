@@ -196,9 +196,9 @@ interface EventRowRaw {
 
 const ROW_COLUMNS = 'seq, id, received_at, name, method, path, size, rejected, targets, summary';
 /**
- * How often the store is pruned, in events. Every 100 held the loop for less at a time, but each prune has a fixed
- * cost (its statements gather the seqs still pending): through the tunnel with a forward target that took 0.74× of
- * the plain client's throughput down to 0.60× (BENCHMARKS.md).
+ * How often the store is pruned, in events. Every 100 held the loop for less at a time, but took the tunnel bench
+ * from 0.74× to 0.60× of the plain client's throughput when each prune still read every pending row (before the
+ * NOT EXISTS form below; not measured again since).
  */
 const PRUNE_EVERY = 500;
 /**
@@ -264,8 +264,8 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     attempted: d.prepare('UPDATE pending SET attempts = ?, next_at = ?, last_error = ? WHERE event_id = ? AND target = ?'),
     readEvent: d.prepare('SELECT * FROM events WHERE id = ?'),
     deliveries: d.prepare('SELECT data FROM deliveries WHERE event_id = ? ORDER BY seq'),
-    // Back if another listener took this one for dead meanwhile (asleep): its probe is written again by register().
-    hold: d.prepare(`INSERT INTO instances (id, probe_url, answer, lease_until) VALUES (?, '', '', ?) ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until`),
+    // Back, probe and all, if another listener took this one for dead meanwhile (asleep).
+    hold: d.prepare('INSERT INTO instances (id, probe_url, answer, lease_until) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until'),
     lapsed: d.prepare('SELECT id FROM instances WHERE id != ? AND lease_until < ?'),
     unregister: d.prepare('DELETE FROM instances WHERE id = ?'),
     count: d.prepare('SELECT count(*) AS n FROM events'),
@@ -423,10 +423,11 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     options.warn?.(`could not import the 0.1.0 store files in ${dir}: ${(err as Error).message}`);
   }
 
-  /** Whether this handle's instance row is in the table (claims are only made under it). */
+  /** Whether this handle's instance row is in the table (claims are only made under it), and what register() said. */
   let holding = false;
+  let probe = { url: '', answer: '' };
   function hold(): void {
-    s.hold.run(instance, Date.now() + leaseMs);
+    s.hold.run(instance, probe.url, probe.answer, Date.now() + leaseMs);
     holding = true;
   }
   /**
@@ -618,7 +619,8 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
         }),
       );
     },
-    register(probe) {
+    register(how) {
+      probe = how;
       guard(() =>
         db.prepare('INSERT OR REPLACE INTO instances (id, probe_url, answer, lease_until) VALUES (?, ?, ?, ?)').run(instance, probe.url, probe.answer, Date.now() + leaseMs),
       );
