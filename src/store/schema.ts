@@ -4,7 +4,7 @@ import type { DatabaseSync } from 'node:sqlite';
  * Forward-only migrations: MIGRATIONS[i] takes a database at user_version i to i + 1. Never edit one that has
  * shipped; add the next.
  */
-const MIGRATIONS: string[] = [
+const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
@@ -59,6 +59,12 @@ const MIGRATIONS: string[] = [
     answer TEXT NOT NULL,
     lease_until INTEGER NOT NULL
   ) WITHOUT ROWID;
+  `,
+  // 1 → 2: pending_by_target cost two page writes per forwarded event (its row in, then out: 19 → 17 pwrite calls
+  // an event) for queries that now run only when a listener stops or starts, and read every owed row anyway.
+  // pending.lease_until stays, no longer read (the lease is the owner's, in instances).
+  `
+  DROP INDEX IF EXISTS pending_by_target;
   `,
 ];
 
