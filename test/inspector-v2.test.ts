@@ -160,7 +160,9 @@ test('edit and replay keeps what was not edited byte for byte: big integers, gzi
   const replayUnchanged = async (id: string): Promise<Buffer> => {
     const before = app.received.length;
     await page.locator(`#events li[data-id="${id}"]`).click();
-    await page.locator('#detail h2').waitFor();
+    // This event's detail, not the one still shown while it loads (its Edit button would open an editor that the
+    // new detail then replaces: the click on send-edited timed out now and then).
+    await page.locator('#detail .meta .mono', { hasText: id }).waitFor();
     await page.click('[data-role="edit"]');
     await page.click('[data-role="send-edited"]');
     await app.waitForCount(before + 1);
@@ -175,6 +177,7 @@ test('edit and replay keeps what was not edited byte for byte: big integers, gzi
 
   // Edited: exactly the text typed, big integer included.
   await page.locator(`#events li[data-id="${ids[0]}"]`).click();
+  await page.locator('#detail .meta .mono', { hasText: ids[0]! }).waitFor();
   await page.click('[data-role="edit"]');
   assert.equal(await page.inputValue('[data-role="edit-body"]'), exact.toString(), 'the editor holds the text as received');
   const typed = '{"event":"exact","id":12345678901234567891}';
