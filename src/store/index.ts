@@ -605,17 +605,28 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
         tx(() => {
           hold();
           const marks = targets.map(() => '?').join(',');
-          // Unowned, or owned by no live instance (this one is live now: its own rows stay as they are).
-          return db
+          // Unowned, or owned by no live instance (this one is live now: its own rows stay as they are). Read row by
+          // row and kept as columns, not as one object per row (then copied twice to sort): a restart with 100k owed
+          // left V8's heap at 120 MB for 20 MB of jobs.
+          const rows = db
             .prepare(
               `UPDATE pending SET owner = ?
                WHERE target IN (${marks}) AND (owner IS NULL OR owner NOT IN (SELECT id FROM instances WHERE lease_until >= ?))
-               RETURNING event_id AS eventId, target, attempts, event_seq AS seq`,
+               RETURNING event_id, target, attempts, event_seq`,
             )
-            .all(instance, ...targets, Date.now())
-            .map((r) => r as unknown as PendingJob & { seq: number })
-            .sort((a, b) => a.seq - b.seq)
-            .map(({ eventId, target, attempts }) => ({ eventId, target, attempts }));
+            .iterate(instance, ...targets, Date.now()) as Iterable<{ event_id: string; target: string; attempts: number; event_seq: number }>;
+          const ids: string[] = [];
+          const owed: string[] = [];
+          const tries: number[] = [];
+          const seqs: number[] = [];
+          for (const r of rows) {
+            ids.push(r.event_id);
+            owed.push(targets.find((t) => t === r.target) ?? r.target);
+            tries.push(r.attempts);
+            seqs.push(r.event_seq);
+          }
+          const order = Array.from(ids.keys()).sort((a, b) => seqs[a]! - seqs[b]!);
+          return order.map((i) => ({ eventId: ids[i]!, target: owed[i]!, attempts: tries[i]! }));
         }),
       );
     },
