@@ -541,10 +541,12 @@ async function store(): Promise<void> {
 // ---- 8. a backlog: the app is down and deliveries pile up; what the listener costs meanwhile ----
 async function backlog(): Promise<void> {
   const sizes = quick ? [0, 10_000, 30_000] : [0, 50_000, 200_000];
-  const seen: { owed: number; fillS: number; worst: number; cpu: number }[] = [];
+  const seen: { owed: number; fillS: number; worst: number; cpu: number; restartMs: number; restartRss: number }[] = [];
   for (const owed of sizes) {
     // Forwarded to a port nothing listens on: every event stays owed.
-    const wl = await webhookListen(['-f', `http://127.0.0.1:${await freePort()}/hook`, '--keep', '10000']);
+    const args = ['-f', `http://127.0.0.1:${await freePort()}/hook`, '--keep', '10000'];
+    const store = mkdtempSync(join(work, 'store-'));
+    const wl = await webhookListen(args, 'wl', [], BIN, store);
     const url = `${wl.url}/my/webhook/url`;
     // The same warm-up for every size (the first answers of a fresh process are slow): 500 more owed.
     await load(url, { connections: 8, amount: 500 });
@@ -557,8 +559,15 @@ async function backlog(): Promise<void> {
     await sleep(quick ? 6000 : 12_000);
     const { worst } = await p.stop();
     const cpu = ((cpuSeconds(wl.proc.pid!) - before) / (quick ? 6 : 12)) * 100;
+    // Killed (stop() is SIGKILL), then started again on the same store: it claims everything owed before binding.
     await stop(wl.proc);
-    seen.push({ owed, fillS, worst, cpu });
+    const t1 = performance.now();
+    const again = await webhookListen(args, 'wl-restart', [], BIN, store);
+    const restartMs = performance.now() - t1;
+    await sleep(5000);
+    const restartRss = rssMb(again.proc.pid!).rss;
+    await stop(again.proc);
+    seen.push({ owed, fillS, worst, cpu, restartMs, restartRss });
   }
   const [base, ...rest] = seen;
   for (const r of rest)
@@ -570,6 +579,16 @@ async function backlog(): Promise<void> {
       `${fmt(r.worst / base!.worst, 1)}× worst answer, ${fmt(r.cpu / base!.cpu, 1)}× CPU`,
       'no stall growing with the backlog',
       verdict(r.worst < 50),
+    );
+  for (const r of rest)
+    row(
+      `8. restart with ${r.owed / 1000}k owed (the last listener killed)`,
+      `500 owed: ready in ${fmt(base!.restartMs)} ms, RSS 5 s later ${fmt(base!.restartRss)} MB`,
+      '',
+      `ready in ${fmt(r.restartMs)} ms, RSS 5 s later ${fmt(r.restartRss)} MB`,
+      `${fmt(r.restartMs / base!.restartMs, 1)}× the time, +${fmt(r.restartRss - base!.restartRss)} MB`,
+      '',
+      '',
     );
 }
 
