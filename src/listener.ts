@@ -141,7 +141,6 @@ function makeEvent(req: IncomingMessage, body: Buffer, size: number): WebhookEve
   };
 }
 
-
 /** Starts the webhook listener. Rejects with a ListenError (code EADDRINUSE…) when the port can't be bound. */
 export function startListener(options: ListenerOptions): Promise<ListenerHandle> {
   const sockets = new Set<import('node:net').Socket>();

@@ -373,10 +373,9 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
    */
   let looked = 0;
   let owedFrom = 0;
-  const pruneRange = (from: number, to: number): number => {
+  const pruneRange = (from: number, to: number, deliveries: boolean): number => {
     if (from >= to) return 0;
-    // Without forwarding there are no deliveries: not worth finding the old events' ids for (a third of a prune).
-    if (s.anyDelivery.get() !== undefined) s.pruneDeliveries.run(from, to);
+    if (deliveries) s.pruneDeliveries.run(from, to);
     s.pruneText.run(from, to);
     return Number(s.pruneEvents.run(from, to).changes);
   };
@@ -387,10 +386,12 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     const cut = hi - options.keep + 1;
     const fresh = Math.max(lo, looked);
     looked = Math.max(looked, cut);
-    let gone = pruneRange(fresh, cut);
+    // Without forwarding there are no deliveries: not worth finding the old events' ids for (a third of a prune).
+    const deliveries = s.anyDelivery.get() !== undefined;
+    let gone = pruneRange(fresh, cut, deliveries);
     const start = all ? lo : Math.max(lo, owedFrom);
     const end = all ? fresh : Math.min(fresh, start + OWED_LOOK);
-    gone += pruneRange(start, end);
+    gone += pruneRange(start, end, deliveries);
     owedFrom = end >= fresh ? lo : end;
     return gone;
   };
