@@ -63,6 +63,12 @@ const PORT_TRIES = 20;
 /** How long the banner waits for the tunnel before it shows without a public URL. */
 const TUNNEL_BANNER_WAIT_MS = 8000;
 const DRAIN_MS = 3000;
+/**
+ * How long delivery results with no event to share a commit wait for more, and how many make it commit at once: a
+ * backlog draining to the app committed once per delivery (npm run bench -- --only=tunnel: the drain after a flood).
+ */
+const RESULTS_WAIT_MS = 10;
+const RESULTS_WAIT_MAX = 256;
 const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'trailer']);
 /** How often requests from other terminals (cancel, retry) are read and the database file is checked. */
 const KEEPER_MS = 1000;
@@ -161,11 +167,18 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     }
   };
   // Group commit: the events read in one turn of the event loop, and the delivery results of that turn, are written
-  // in one transaction, before any of those events is answered. (A result lost to a crash leaves its delivery
-  // pending, so it is sent again on the next start.)
+  // in one transaction, before any of those events is answered. Results with no event to share a commit wait up to
+  // RESULTS_WAIT_MS for more (a backlog draining to the app commits once per delivery otherwise); an event that comes
+  // meanwhile takes them along at once. (A result lost to a crash leaves its delivery pending, so it is sent again on
+  // the next start.)
   let batch: { event: WebhookEvent; description: EventDescription; done: (saved: boolean) => void }[] = [];
   let results: DeliveryResult[] = [];
+  let soon = false;
+  let later: NodeJS.Timeout | undefined;
   const commit = (): void => {
+    soon = false;
+    if (later) clearTimeout(later);
+    later = undefined;
     const items = batch;
     const attempts = results;
     batch = [];
@@ -177,13 +190,20 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     );
     for (const b of items) b.done(saved);
   };
-  // The first write of a turn sets off its commit.
-  const schedule = (): void => {
-    if (batch.length === 0 && results.length === 0) setImmediate(commit);
+  // The first event of a turn sets off its commit, at the end of the turn; results alone, a little later.
+  const scheduleEvent = (): void => {
+    if (soon) return;
+    soon = true;
+    setImmediate(commit);
+  };
+  const scheduleResult = (): void => {
+    if (soon) return;
+    if (results.length >= RESULTS_WAIT_MAX) scheduleEvent();
+    else later ??= setTimeout(commit, RESULTS_WAIT_MS);
   };
   const recordEvent = (event: WebhookEvent, description: EventDescription): Promise<boolean> =>
     new Promise((done) => {
-      schedule();
+      scheduleEvent();
       batch.push({ event, description, done });
     });
   const stats = { received: 0, filtered: 0, delivered: 0, failed: 0 };
@@ -194,8 +214,8 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       if (result.status !== undefined && result.status < 300) stats.delivered++;
       else stats.failed++;
     }
-    schedule();
     results.push(result);
+    scheduleResult();
     printer.delivery(result, event);
   };
   const queue = createDeliveryQueue({
