@@ -7,7 +7,7 @@ import { waitFor } from './helpers/wait.js';
 import { header, startApp } from './helpers/app.js';
 import { postJson, seedBytes, sha256 } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
-import { numberedEvent, storeRecords } from './helpers/store.js';
+import { numberedEvent, query, storeRecords } from './helpers/store.js';
 
 
 test('app down while 50 events arrive, then up: all 50 delivered, in order, each exactly once', async (t) => {
@@ -42,6 +42,12 @@ test('app down while 50 events arrive, then up: all 50 delivered, in order, each
   assert.equal(finals.length, 50);
   assert.ok(finals.every((r) => r.status === 200));
   assert.ok(finals[0]!.attempt > 1, 'the first event needed several attempts');
+  // With no event coming to share their commit, the results are written within moments (every 10 ms), while the
+  // listener runs: not at the next event, not only at exit.
+  const settled = (): boolean =>
+    query<{ n: number }>(wl.store, 'SELECT count(*) AS n FROM pending')[0]!.n === 0 &&
+    query<{ n: number }>(wl.store, 'SELECT count(*) AS n FROM deliveries WHERE final = 1 AND status = 200')[0]!.n === 50;
+  await waitFor(settled, 'every result in the store, the listener still running', 2_000);
 });
 
 /**
