@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type WebhookEvent, decodeBody, detectEventName, isoTime, newEventId, pairHeaders, splitTarget } from './event.js';
 
@@ -237,7 +237,9 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
   };
 
   const serve = (viaTunnel: boolean): Server => {
-    const server = createServer(
+    // Not `import { createServer } from 'node:http'`: an ESM import of node:http evaluates every export, and its
+    // WebSocket getters load Node's own copy of undici (~20 ms of start-up, nodejs/node#59686).
+    const server = process.getBuiltinModule('node:http').createServer(
       viaTunnel
         ? // Only sockets to the tunnel server come here: they wait silently for hours, the tunnel server writes each
           // request's headers in one piece and closes the sockets it does not need. Bodies have their own deadline.

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { type DeliveryResult, type WebhookEvent, decodeBody, headerValue } from '../event.js';
@@ -290,7 +290,9 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     json(res, 404, { error: 'not found' });
   };
 
-  const server = createServer((req, res) => {
+  // Not `import { createServer } from 'node:http'`: an ESM import of node:http evaluates every export, and its
+  // WebSocket getters load Node's own copy of undici (~20 ms of start-up, nodejs/node#59686).
+  const server = process.getBuiltinModule('node:http').createServer((req, res) => {
     handle(req, res).catch((err: Error) => {
       if (!res.headersSent) json(res, 500, { error: err.message });
       else res.end();
