@@ -187,3 +187,67 @@ test('edit and replay keeps what was not edited byte for byte: big integers, gzi
   await app.waitForCount(before + 1);
   assert.equal(app.received[before]!.body.toString(), typed);
 });
+
+test('while another event loads, the detail still shown cannot act: Replay never goes to the event being loaded, and a late answer never replaces a newer one', { skip: noBrowser }, async (t) => {
+  const { app, wl, inspector } = await setup(t);
+  const a = idOf(await postJson(wl.url, JSON.stringify({ event: 'first', n: 1 })));
+  const b = idOf(await postJson(wl.url, JSON.stringify({ event: 'second', n: 2 })));
+  await app.waitForCount(2);
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  page.setDefaultTimeout(10_000);
+  const posts: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST') posts.push(new URL(r.url()).pathname);
+  });
+  // The detail of an event answers only when the test lets it.
+  const held = new Map<string, () => void>();
+  await page.route(
+    (url) => /\/_webhook-listen\/api\/events\/[0-9a-z]+$/.test(url.pathname),
+    async (route) => {
+      const id = new URL(route.request().url()).pathname.split('/').pop()!;
+      if (held.has(id)) await new Promise<void>((go) => held.set(id, go));
+      await route.continue();
+    },
+  );
+  const hold = (id: string): void => void held.set(id, () => {});
+  const release = (id: string): void => {
+    const go = held.get(id);
+    held.delete(id);
+    go?.();
+  };
+  await page.goto(inspector);
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length === 2);
+  await page.locator(`#events li[data-id="${a}"]`).click();
+  await page.locator('#detail .meta .mono', { hasText: a }).waitFor();
+
+  // b is picked; a's detail stays on screen while b's is held back.
+  hold(b);
+  await page.locator(`#events li[data-id="${b}"]`).click();
+  await page.waitForFunction(() => document.querySelector('#detail')?.getAttribute('aria-busy') === 'true');
+  assert.equal(await page.locator('[data-role="replay"]').isDisabled(), true, 'the shown detail’s Replay is off while another loads');
+  await page.locator('[data-role="replay"]').click({ force: true });
+  await page.locator('[data-role="edit"]').click({ force: true });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(posts, [], 'nothing replayed: not b (being loaded), not a (no longer the selection)');
+  assert.equal(app.received.length, 2);
+
+  release(b);
+  await page.locator('#detail .meta .mono', { hasText: b }).waitFor();
+  await page.waitForFunction(() => !document.querySelector('#detail')?.hasAttribute('aria-busy'));
+  await page.click('[data-role="replay"]');
+  await app.waitForCount(3);
+  assert.equal(JSON.parse(app.received[2]!.body.toString()).event, 'second', 'Replay on b’s detail replays b');
+  assert.deepEqual(posts, [`/_webhook-listen/api/events/${b}/replay`]);
+
+  // a is picked and held back, then b again: a's late answer must not replace b's detail.
+  hold(a);
+  await page.locator(`#events li[data-id="${a}"]`).click();
+  await page.locator(`#events li[data-id="${b}"]`).click();
+  await page.waitForFunction(() => !document.querySelector('#detail')?.hasAttribute('aria-busy'));
+  release(a);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await page.locator('#detail > .meta > .mono').textContent(), b, 'the newer choice is shown');
+  assert.equal(await page.locator('#events li.selected').getAttribute('data-id'), b);
+});

@@ -336,8 +336,10 @@ function responsePane(d) {
 
 // ---- actions ----
 
+// Acts on the event whose detail is shown (its buttons are disabled while another one loads), never on the one
+// being loaded: a click on Replay just after selecting another event replayed that other event.
 async function post(path, payload) {
-  const res = await fetch(`${API}/events/${state.selected}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload ?? {}) });
+  const res = await fetch(`${API}/events/${state.detail.id}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload ?? {}) });
   const out = await res.json();
   return { ok: res.ok, status: res.status, out };
 }
@@ -438,19 +440,41 @@ async function renderDetail(editing = false) {
     el('div', { class: 'sides' }, request, response),
   ];
   pane.replaceChildren(...parts.filter(Boolean));
+  // Redrawn by a live delivery while another event loads: still not the one to act on.
+  if (state.selected !== d.id) for (const b of pane.querySelectorAll('.actions button')) b.disabled = true;
+}
+
+function highlight(id) {
+  for (const li of document.querySelectorAll('#events li')) li.classList.toggle('selected', li.dataset.id === id);
 }
 
 async function select(id, keepView) {
   state.selected = id;
-  for (const li of document.querySelectorAll('#events li')) li.classList.toggle('selected', li.dataset.id === id);
+  highlight(id);
+  // The pane shows the previous event until this one has loaded: its actions stay off meanwhile.
+  const pane = $('#detail');
+  pane.setAttribute('aria-busy', 'true');
+  for (const b of pane.querySelectorAll('.actions button')) b.disabled = true;
   const res = await fetch(`${API}/events/${id}`);
-  if (!res.ok) return toast(`cannot load ${id}`);
-  state.detail = await res.json();
+  // Another event was picked meanwhile: its answer decides what is shown, not this late one.
+  if (state.selected !== id) return;
+  if (!res.ok) {
+    toast(`cannot load ${id}`);
+    state.selected = state.detail?.id ?? null;
+    highlight(state.selected);
+    await renderDetail();
+    pane.removeAttribute('aria-busy');
+    return;
+  }
+  const detail = await res.json();
+  if (state.selected !== id) return;
+  state.detail = detail;
   state.body = null;
   if (!keepView) state.view = 'tree';
   const item = state.events.find((e) => e.id === id);
   if (item) item.status = state.detail.status;
   await renderDetail();
+  pane.removeAttribute('aria-busy');
   document.body.classList.add('has-detail');
 }
 
