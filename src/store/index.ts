@@ -217,13 +217,33 @@ const VACUUM_STEP = 2000;
 /** node:sqlite, loaded when a store is opened, not at start-up. */
 const sqlite = (): typeof import('node:sqlite') => process.getBuiltinModule('node:sqlite');
 
+/** Connections tried when SQLite refuses to wait (below). */
+const OPEN_TRIES = 5;
+
 function openDatabase(file: string): DatabaseSync {
   if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
-  const db = new (sqlite().DatabaseSync)(file);
-  // The busy timeout first: two listeners opening a new store at once must wait for each other, not fail. Then
-  // auto_vacuum, before anything is written: switching to WAL writes the file's first page, after which auto_vacuum
-  // can no longer change (it stayed off, and pruning never gave space back, until this order).
-  db.exec('PRAGMA busy_timeout = 5000; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;');
+  let db: DatabaseSync;
+  for (let attempt = 1; ; attempt++) {
+    db = new (sqlite().DatabaseSync)(file);
+    const started = Date.now();
+    try {
+      // The busy timeout first: two listeners opening a new store at once must wait for each other, not fail. Then
+      // auto_vacuum, before anything is written: switching to WAL writes the file's first page, after which
+      // auto_vacuum can no longer change (it stayed off, and pruning never gave space back, until this order).
+      db.exec('PRAGMA busy_timeout = 5000; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;');
+      break;
+    } catch (err) {
+      db.close();
+      // Two listeners turning a new file into a WAL database at the same moment: each holds a shared lock and asks
+      // for the exclusive one, and SQLite answers one of them SQLITE_BUSY at once rather than let both wait for ever
+      // (the busy timeout does not apply). The other converts the file; a new connection finds a WAL database. A
+      // lock held past the busy timeout is not retried: that is another process really holding the store.
+      const code = (err as { errcode?: number }).errcode;
+      const atOnce = Date.now() - started < 1000;
+      if (code === undefined || (code & 0xff) !== SQLITE.BUSY || !atOnce || attempt >= OPEN_TRIES) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 * attempt);
+    }
+  }
   // A checkpoint (WAL pages copied into the file, then both flushed to disk) runs inside a commit, on the event loop.
   // 500 pages rather than SQLite's 1,000: stalls of ~1.7 ms twice as often instead of 3–4 ms. The forwarding bench's
   // p99 at 1,000 req/s is made of these: +8.1 ms at 1,000, +4.5 ms at 500, +4.2 ms at 250; flat-out throughput pays
