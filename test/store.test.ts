@@ -261,10 +261,12 @@ test('two listeners creating one store at the same moment both start (SQLite ref
   const slow = ['strace', '-f', '-o', '/dev/null', '-e', 'trace=fcntl', '-e', 'inject=fcntl:delay_exit=30000'];
   const clis = [runCli(['--no-tunnel', '--no-inspect', '--port', '0', '--store', dir], {}, slow), runCli(['--no-tunnel', '--no-inspect', '--port', '0', '--store', dir], {}, slow)];
   t.after(async () => {
-    // strace leaves its tracee running when it is stopped: stop the listeners themselves.
+    // strace leaves its tracee running when it is stopped: stop the listeners themselves (strace's children, read
+    // from /proc: no procps on a bare machine).
     for (const cli of clis) {
       try {
-        for (const pid of execFileSync('pgrep', ['-P', String(cli.child.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+        const pid = cli.child.pid!;
+        for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean)) process.kill(Number(child), 'SIGKILL');
       } catch {
         // Already gone.
       }
