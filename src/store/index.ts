@@ -284,8 +284,11 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     attempted: d.prepare('UPDATE pending SET attempts = ?, next_at = ?, last_error = ? WHERE event_id = ? AND target = ?'),
     readEvent: d.prepare('SELECT * FROM events WHERE id = ?'),
     deliveries: d.prepare('SELECT data FROM deliveries WHERE event_id = ? ORDER BY seq'),
-    // Back, probe and all, if another listener took this one for dead meanwhile (asleep).
-    hold: d.prepare('INSERT INTO instances (id, probe_url, answer, lease_until) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until'),
+    // The instance row, with what register() said: back, probe and all, if another listener took this one for dead
+    // meanwhile (asleep).
+    hold: d.prepare(
+      'INSERT INTO instances (id, probe_url, answer, lease_until) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET probe_url = excluded.probe_url, answer = excluded.answer, lease_until = excluded.lease_until',
+    ),
     lapsed: d.prepare('SELECT id FROM instances WHERE id != ? AND lease_until < ?'),
     unregister: d.prepare('DELETE FROM instances WHERE id = ?'),
     count: d.prepare('SELECT count(*) AS n FROM events'),
@@ -653,10 +656,7 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     },
     register(how) {
       probe = how;
-      guard(() =>
-        db.prepare('INSERT OR REPLACE INTO instances (id, probe_url, answer, lease_until) VALUES (?, ?, ?, ?)').run(instance, probe.url, probe.answer, Date.now() + leaseMs),
-      );
-      holding = true;
+      guard(hold);
     },
     holders(targets) {
       if (targets.length === 0) return [];
