@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { Agent } from 'undici';
 import { type AppResponse, type DeliveryResult, RESPONSE_KEEP, type WebhookEvent, headerValue, isoTime } from './event.js';
@@ -184,11 +185,44 @@ export function appResponse(headers: [string, string][], kept: Buffer, size: num
   return out;
 }
 
-// undici takes ~120 ms to import: loaded on first use (or warmed by warm()), never on the start-up path.
-let undiciModule: Promise<typeof import('undici')> | undefined;
-let undiciLoaded: typeof import('undici') | undefined;
-const loadUndici = (): Promise<typeof import('undici')> =>
-  (undiciModule ??= import('undici').then((m) => (undiciLoaded = m)));
+/** The parts of undici a delivery uses. */
+interface HttpClient {
+  Agent: typeof import('undici').Agent;
+  errors: typeof import('undici').errors;
+  request: typeof import('undici').request;
+}
+
+/**
+ * undici's index loads everything it has (fetch, WebSocket, EventSource, caches, mocks), and its cookie code reads
+ * `globalThis.Headers`, which makes Node load its own bundled copy of undici as well: 14 MB of RSS and ~45 ms of the
+ * first delivery's wait, for code a delivery never runs. So the four files a delivery needs are required alone
+ * (undici has no `exports` map, so these paths can be required). Should a later undici move them, the index is loaded
+ * instead: slower, same behaviour. `request` is undici's own top-level wrapper, for an absolute URL and a dispatcher.
+ */
+export async function loadHttpClient(): Promise<HttpClient & { slim: boolean }> {
+  try {
+    const load = createRequire(import.meta.url);
+    const Agent = load('undici/lib/dispatcher/agent.js') as HttpClient['Agent'];
+    const errors = load('undici/lib/core/errors.js') as HttpClient['errors'];
+    const { parseURL } = load('undici/lib/core/util.js') as { parseURL(url: string): URL };
+    const dispatch = load('undici/lib/api/api-request.js') as (this: unknown, opts: object) => ReturnType<HttpClient['request']>;
+    if (typeof Agent !== 'function' || typeof errors.InvalidArgumentError !== 'function' || typeof parseURL !== 'function' || typeof dispatch !== 'function')
+      throw new Error('undici changed its layout');
+    const request = ((url: string, opts: { dispatcher: unknown; method: string }) => {
+      const u = parseURL(url);
+      return dispatch.call(opts.dispatcher, { ...opts, origin: u.origin, path: u.search ? `${u.pathname}${u.search}` : u.pathname });
+    }) as unknown as HttpClient['request'];
+    return { Agent, errors, request, slim: true };
+  } catch {
+    const { Agent, errors, request } = await import('undici');
+    return { Agent, errors, request, slim: false };
+  }
+}
+
+// Loaded on first use (or warmed by warm()), never on the start-up path.
+let undiciModule: Promise<HttpClient> | undefined;
+let undiciLoaded: HttpClient | undefined;
+const loadUndici = (): Promise<HttpClient> => (undiciModule ??= loadHttpClient().then((m) => (undiciLoaded = m)));
 
 export interface Deliverer {
   /** Sends one event to one target once; never throws. */

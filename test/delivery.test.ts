@@ -11,6 +11,7 @@ import { header, startApp, type Received, type RecordingApp } from './helpers/ap
 import { postJson, seedBytes } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
 import { numberedEvent } from './helpers/store.js';
+import { loadHttpClient } from '../src/delivery.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 const seqOf = (r: Received): number => JSON.parse(r.body.toString()).seq as number;
@@ -292,4 +293,43 @@ test('after a restart, deliveries owed from before go out before the new events'
   for (let i = 5; i < 10; i++) await postJson(second.url, numberedEvent(i));
   await app.waitForCount(10);
   assert.deepEqual(app.received.map(seqOf), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});
+
+test('forwarding loads undici’s client alone: Node’s own copy of undici is never loaded; paths, bodies and bad URLs as before', () => {
+  // In a fresh process: whether a module is loaded is a fact of the whole process. node:http is taken as the listener
+  // takes it (its ES module facade loads Node's undici by itself, nodejs/node#59686).
+  assert.equal(typeof loadHttpClient, 'function'); // and the import makes tsc emit the module the child loads
+  const script = `
+    const http = process.getBuiltinModule('node:http');
+    const { createDeliverer, loadHttpClient } = await import(${JSON.stringify(new URL('../src/delivery.js', import.meta.url).href)});
+    const seen = [];
+    const app = http.createServer((q, r) => { const chunks = []; q.on('data', (d) => chunks.push(d)); q.on('end', () => { seen.push([q.method, q.url, Buffer.concat(chunks).toString('hex')]); r.end('ok'); }); });
+    await new Promise((r) => app.listen(0, '127.0.0.1', r));
+    const deliverer = createDeliverer({ timeoutMs: 5000 });
+    const body = Buffer.from([0x7b, 0x22, 0xe2, 0x82, 0xac, 0x22, 0x3a, 0xff, 0x7d]);
+    const event = { id: 'e1', method: 'POST', url: '/hook/x?a=1&b=%20', headers: [['content-type', 'application/json']], body, size: body.length, targets: [] };
+    const base = 'http://127.0.0.1:' + app.address().port;
+    const kept = await deliverer.deliver(event, base, 1, { keepResponse: true });
+    const given = await deliverer.deliver(event, base + '/app/path?z=9', 1);
+    const invalid = await deliverer.deliver(event, 'ftp://127.0.0.1:1/x', 1);
+    await deliverer.close();
+    app.close();
+    console.log(JSON.stringify({
+      statuses: [kept.result.status, given.result.status], answer: String(kept.response.body), seen,
+      invalid: [invalid.result.error, invalid.result.message],
+      slim: (await loadHttpClient()).slim,
+      nodeUndici: process.moduleLoadList.filter((m) => /deps\\/undici/.test(m)),
+    }));`;
+  const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 })) as {
+    statuses: number[]; answer: string; seen: string[][]; invalid: string[]; slim: boolean; nodeUndici: string[];
+  };
+  assert.deepEqual(out.statuses, [200, 200]);
+  assert.equal(out.answer, 'ok');
+  assert.deepEqual(out.seen, [
+    ['POST', '/hook/x?a=1&b=%20', '7b22e282ac223aff7d'],
+    ['POST', '/app/path?z=9', '7b22e282ac223aff7d'],
+  ]);
+  assert.equal(out.invalid[0], 'INVALID', out.invalid.join(': '));
+  assert.deepEqual(out.nodeUndici, []);
+  assert.equal(out.slim, true, 'undici moved its files: loadHttpClient fell back to the whole package');
 });
