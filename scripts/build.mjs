@@ -13,8 +13,8 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node22.13',
-  // Loaded lazily at run time from node_modules: big, and only needed once a delivery or a tunnel happens.
-  external: ['undici', '@n8n/localtunnel'],
+  // Loaded lazily at run time from node_modules: big, and only needed once a delivery happens.
+  external: ['undici'],
   // commander is CommonJS and requires node's built-ins; an ES module bundle needs a real require for that.
   banner: { js: "import { createRequire as __wlCreateRequire } from 'node:module';\nconst require = __wlCreateRequire(import.meta.url);" },
   chunkNames: 'chunks/[name]-[hash]',

@@ -41,7 +41,7 @@ export interface TunnelHandle {
   close(): void;
 }
 
-/** The part of the localtunnel client's `Tunnel` class (`@n8n/localtunnel/lib/Tunnel.js`) this module uses. */
+/** One tunnel, as the localtunnel client's `Tunnel` class has it (the events and fields keepTunnelOpen reads). */
 interface Tunnel extends EventEmitter {
   url: string;
   clientId?: string;
@@ -50,10 +50,10 @@ interface Tunnel extends EventEmitter {
   open(cb: (err?: Error) => void): void;
   close(): void;
 }
-type TunnelClass = new (opts: { host: string; subdomain?: string }) => Tunnel;
 
 /** What the server's create answer becomes in the client (`Tunnel#_getInfo`). */
 interface TunnelInfo {
+  name: string | undefined;
   url: string;
   max_conn: number;
   remote_host: string;
@@ -61,8 +61,23 @@ interface TunnelInfo {
   remote_port: number;
 }
 
+/** A localtunnel server's answer to the create request (github.com/localtunnel/server, `server.js`). */
+interface CreateAnswer {
+  id?: unknown;
+  ip?: unknown;
+  port?: unknown;
+  url?: unknown;
+  max_conn_count?: unknown;
+  message?: unknown;
+}
+
 const PROBE_TIMEOUT_MS = 5000;
 const CREATE_WARN_MS = 10_000;
+/** The create request: retried this long after a failure, as the localtunnel client does; each try bounded. */
+const CREATE_RETRY_MS = 1000;
+const CREATE_TIMEOUT_MS = 10_000;
+const CREATE_REDIRECTS = 5;
+const CREATE_ANSWER_MAX = 64 * 1024;
 /** With every socket to the server gone for this long, the tunnel is dead even if the client says nothing. */
 const NO_SOCKETS_MS = 5000;
 /** A timer tick this much later than planned means the machine slept: check the tunnel at once. */
@@ -160,58 +175,191 @@ function probe(host: string): Promise<string | null> {
 const UNUSED_SOCKET_PAUSE_MS = 1000;
 
 /**
- * The localtunnel client with its data plane in this process. The library's own (TunnelCluster) dials the local
- * port for every socket it opens to the server and pipes the two, converting every chunk to a string on the way to
- * report request lines; the server closes spare sockets after each answer, so under load each webhook cost a new
- * pair of connections inside this process. Here each socket to the server is handed to the listener's HTTP
- * server as it connects. The control plane (the create request, its retries, the tunnel info) stays the
- * library's; the events keepTunnelOpen watches (`open`, `dead` on `tunnelCluster`, `error`) keep their meaning.
+ * The localtunnel protocol's client side, in this process. Control plane: `GET <host>/<name>` (or `/?new`) asks the
+ * server for a tunnel and answers `{id, url, port, max_conn_count}`; retried every second while the server fails or
+ * cannot be reached, as the localtunnel client (`@n8n/localtunnel`'s `Tunnel#_init`) does, but each try bounded in
+ * time, stopped by close(), and a 4xx answer (a refused name) reported instead of retried for ever. Data plane: up to
+ * max_conn_count sockets to the server's port, each handed to the listener's HTTP server as it connects (the client
+ * library dials the local port for each and pipes the two, converting every chunk to a string on the way; the server
+ * closes spare sockets after each answer, so under load each webhook cost a new pair of connections in this process).
+ * Not the library itself: its module loads axios, whose fetch probe makes Node load its own copy of undici — 29 MB of
+ * RSS and ~65 ms for one GET (BENCHMARKS.md). The events keepTunnelOpen watches keep the library's meaning: `open` and
+ * `dead` on `tunnelCluster`, `error` and `close` on the tunnel.
  */
-function inProcess(Base: TunnelClass): new (opts: { host: string; subdomain?: string }, hand: (socket: Socket) => void) => Tunnel {
-  const { connect } = process.getBuiltinModule('node:net');
-  return class InProcessTunnel extends Base {
-    readonly #hand: (socket: Socket) => void;
-    constructor(opts: { host: string; subdomain?: string }, hand: (socket: Socket) => void) {
-      super(opts);
-      this.#hand = hand;
-    }
+class LocalTunnel extends EventEmitter implements Tunnel {
+  url = '';
+  clientId?: string;
+  closed = false;
+  tunnelCluster = new EventEmitter();
+  #pending?: { abort(): void };
+  #retry?: NodeJS.Timeout;
+  /** open()'s callback while the create request is under way: close() answers it. */
+  #opening?: (err?: Error) => void;
 
-    /** Replaces the library's `_establish`, which `open()` calls with the server's answer. */
-    _establish(info: TunnelInfo): void {
-      const cluster = new EventEmitter();
-      this.tunnelCluster = cluster;
-      const host = info.remote_ip || info.remote_host;
-      const port = info.remote_port;
-      const live = new Set<Socket>();
-      const open = (): void => {
+  constructor(
+    private readonly opts: { host: string; subdomain?: string },
+    private readonly hand: (socket: Socket) => void,
+  ) {
+    super();
+  }
+
+  open(callback: (err?: Error) => void): void {
+    this.#opening = callback;
+    const cb = (err?: Error): void => {
+      this.#opening = undefined;
+      callback(err);
+    };
+    const first = `${this.opts.host}/${this.opts.subdomain ?? '?new'}`;
+    const ask = (uri: string, redirects: number): void => {
+      if (this.closed) return;
+      this.#pending = getJson(uri, (answer) => {
+        this.#pending = undefined;
         if (this.closed) return;
-        const remote = connect({ host, port });
-        let connectedAt = 0;
-        remote.setKeepAlive(true);
-        remote.on('error', (err: NodeJS.ErrnoException) => {
-          if (err.code === 'ECONNREFUSED') this.emit('error', new Error(`connection refused: ${host}:${port} (check your firewall settings)`));
-          remote.destroy();
-        });
-        remote.once('connect', () => {
-          connectedAt = Date.now();
-          live.add(remote);
-          cluster.emit('open', remote);
-          this.#hand(remote);
-        });
-        remote.once('close', () => {
-          // One that never connected is not replaced (the library's behaviour): keepTunnelOpen's watchdog notices.
-          if (!live.delete(remote)) return;
-          cluster.emit('dead');
-          if (this.closed) return;
-          if (remote.bytesRead === 0 && Date.now() - connectedAt < UNUSED_SOCKET_PAUSE_MS) setTimeout(open, UNUSED_SOCKET_PAUSE_MS).unref();
-          else open();
-        });
-      };
-      this.once('close', () => {
-        for (const socket of live) socket.destroy();
+        if ('redirect' in answer && redirects < CREATE_REDIRECTS) return ask(answer.redirect, redirects + 1);
+        if ('status' in answer && answer.status >= 200 && answer.status < 300) {
+          const info = this.#info(answer.status, answer.body);
+          if (info instanceof Error) return cb(info);
+          this.clientId = info.name;
+          this.url = info.url;
+          this.#establish(info);
+          return cb();
+        }
+        if ('status' in answer && answer.status >= 400 && answer.status < 500 && answer.status !== 429 && answer.status !== 408) {
+          const said = typeof (answer.body as CreateAnswer | undefined)?.message === 'string' ? `: ${(answer.body as CreateAnswer).message as string}` : '';
+          return cb(new Error(`the tunnel server refused the request (${answer.status})${said}`));
+        }
+        this.#retry = setTimeout(() => ask(first, 0), CREATE_RETRY_MS);
       });
-      for (let i = 0; i < info.max_conn; i++) open();
+    };
+    ask(first, 0);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.#pending?.abort();
+    if (this.#retry) clearTimeout(this.#retry);
+    const opening = this.#opening;
+    this.#opening = undefined;
+    opening?.(new Error('closed before the server answered'));
+    this.emit('close');
+  }
+
+  /** The client's `_getInfo`, with the answer checked: a 2xx without a tunnel in it is an error, not a crash later. */
+  #info(status: number, body: unknown): TunnelInfo | Error {
+    const b = (body ?? {}) as CreateAnswer;
+    if (status !== 200) return new Error(typeof b.message === 'string' ? b.message : 'localtunnel server returned an error, please try again');
+    const port = Number(b.port);
+    if (typeof b.url !== 'string' || !Number.isInteger(port) || port <= 0 || port > 65535)
+      return new Error(`${this.opts.host} answered without a tunnel in its answer (is it a localtunnel server?)`);
+    let remoteHost = '';
+    try {
+      remoteHost = new URL(this.opts.host).hostname;
+    } catch {
+      // Checked by the probe before this; an empty host fails at connect with its own error.
     }
+    const info: TunnelInfo = {
+      name: typeof b.id === 'string' ? b.id : undefined,
+      url: b.url,
+      max_conn: Number(b.max_conn_count) > 0 ? Math.min(Math.floor(Number(b.max_conn_count)), 100) : 1,
+      remote_host: remoteHost,
+      remote_port: port,
+    };
+    if (typeof b.ip === 'string' && b.ip) info.remote_ip = b.ip;
+    return info;
+  }
+
+  #establish(info: TunnelInfo): void {
+    const { connect } = process.getBuiltinModule('node:net');
+    const cluster = this.tunnelCluster;
+    const host = info.remote_ip || info.remote_host;
+    const port = info.remote_port;
+    const live = new Set<Socket>();
+    const open = (): void => {
+      if (this.closed) return;
+      const remote = connect({ host, port });
+      let connectedAt = 0;
+      remote.setKeepAlive(true);
+      remote.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ECONNREFUSED') this.emit('error', new Error(`connection refused: ${host}:${port} (check your firewall settings)`));
+        remote.destroy();
+      });
+      remote.once('connect', () => {
+        connectedAt = Date.now();
+        live.add(remote);
+        cluster.emit('open', remote);
+        this.hand(remote);
+      });
+      remote.once('close', () => {
+        // One that never connected is not replaced (the library's behaviour): keepTunnelOpen's watchdog notices.
+        if (!live.delete(remote)) return;
+        cluster.emit('dead');
+        if (this.closed) return;
+        if (remote.bytesRead === 0 && Date.now() - connectedAt < UNUSED_SOCKET_PAUSE_MS) setTimeout(open, UNUSED_SOCKET_PAUSE_MS).unref();
+        else open();
+      });
+    };
+    this.once('close', () => {
+      for (const socket of live) socket.destroy();
+    });
+    for (let i = 0; i < info.max_conn; i++) open();
+  }
+}
+
+type CreateResult = { status: number; body: unknown } | { redirect: string } | { failed: string };
+
+/** One GET with a JSON answer (at most 64 KB, within CREATE_TIMEOUT_MS); never throws, answers once. */
+function getJson(uri: string, done: (result: CreateResult) => void): { abort(): void } {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    queueMicrotask(() => done({ failed: `"${uri}" is not a URL` }));
+    return { abort() {} };
+  }
+  let answered = false;
+  const once = (r: CreateResult): void => {
+    if (answered) return;
+    answered = true;
+    done(r);
+  };
+  const { request } = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http');
+  const req = request(url, { method: 'GET', timeout: CREATE_TIMEOUT_MS, headers: { accept: 'application/json' } });
+  req.on('response', (res) => {
+    const status = res.statusCode ?? 0;
+    const location = res.headers.location;
+    if (status >= 300 && status < 400 && location) {
+      res.resume();
+      try {
+        return once({ redirect: new URL(location, url).href });
+      } catch {
+        return once({ failed: `a redirect to "${location}"` });
+      }
+    }
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (d: string) => {
+      text += d;
+      if (text.length > CREATE_ANSWER_MAX) req.destroy();
+    });
+    res.on('end', () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      once({ status, body });
+    });
+    res.on('error', () => once({ failed: 'the answer was cut off' }));
+  });
+  req.on('timeout', () => req.destroy(new Error('timed out')));
+  req.on('error', (err: NodeJS.ErrnoException) => once({ failed: err.code ?? err.message }));
+  req.end();
+  return {
+    abort() {
+      answered = true;
+      req.destroy();
+    },
   };
 }
 
@@ -225,6 +373,8 @@ export function keepTunnelOpen(options: TunnelOptions): TunnelHandle {
   const maxDelay = options.maxDelayMs ?? 30_000;
   let closed = false;
   let current: Tunnel | undefined;
+  /** The tunnel whose create request is under way (closed with the handle). */
+  let creating: Tunnel | undefined;
   let url: string | undefined;
   let lastUrl: string | undefined;
   let delay = firstDelay;
@@ -232,7 +382,6 @@ export function keepTunnelOpen(options: TunnelOptions): TunnelHandle {
   let watchdog: NodeJS.Timeout | undefined;
   let subdomain = options.subdomain;
   let nameRetries = 0;
-  let TunnelBase: ReturnType<typeof inProcess> | undefined;
   let checking = false;
   let lastCheck = Date.now();
   let lastTick = Date.now();
@@ -298,18 +447,19 @@ export function keepTunnelOpen(options: TunnelOptions): TunnelHandle {
     const unreachable = await probe(options.host);
     if (closed) return;
     if (unreachable) return schedule(unreachable);
-    TunnelBase ??= inProcess((await import('@n8n/localtunnel/lib/Tunnel.js')).default as TunnelClass);
-    // The client retries its create request every second forever and cannot be cancelled: say so, keep waiting.
+    // The create request is retried every second while the server fails: say so after a while, keep waiting.
     const slow = setTimeout(() => options.onState({ state: 'waiting', reason: `${options.host} has not answered the tunnel request yet` }), CREATE_WARN_MS);
     let tunnel: Tunnel;
     try {
-      const created = new TunnelBase({ host: options.host, ...(subdomain ? { subdomain } : {}) }, options.hand);
+      const created = new LocalTunnel({ host: options.host, ...(subdomain ? { subdomain } : {}) }, options.hand);
+      creating = created;
       tunnel = await new Promise<Tunnel>((resolve, reject) => created.open((err) => (err ? reject(err) : resolve(created))));
     } catch (err) {
       clearTimeout(slow);
       return schedule(`tunnel request failed: ${(err as Error).message}`);
     } finally {
       clearTimeout(slow);
+      creating = undefined;
     }
     // Errors can arrive after close(); an unheard 'error' would kill the process.
     tunnel.on('error', (err: Error) => drop(tunnel, err.message));
@@ -355,6 +505,7 @@ export function keepTunnelOpen(options: TunnelOptions): TunnelHandle {
       if (ticker) clearInterval(ticker);
       current?.close();
       current = undefined;
+      creating?.close();
     },
   };
 }

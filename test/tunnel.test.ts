@@ -232,3 +232,52 @@ test('^C while the listener waits for a slow tunnel server, before the ready lin
   assert.equal(code, 0);
   assert.match(cli.stderr, /stopped: \d+ received/, "the clean stop's line");
 });
+
+test('a create request refused (403) or answered with no tunnel is said with its reason and retried with backoff; then the tunnel opens, and Node’s own undici is never loaded', async (t) => {
+  // The tunnel host a user gives: a front that refuses, then answers a captive-portal page, then passes the create
+  // request to a real localtunnel-protocol server (the public traffic goes to that server directly).
+  const server = await startLtServer();
+  const app = await startApp();
+  let creates = 0;
+  const front = createServer((req, res) => {
+    if (req.url === '/api/status') return void res.end('{}');
+    creates++;
+    if (creates === 1) {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ message: 'this server hands out no tunnels to strangers' }));
+    }
+    if (creates === 2) return void res.end('<html>Sign in to the hotel Wi-Fi</html>');
+    void fetch(`${server.url}${req.url}`).then(async (r) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text()));
+  });
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+  const { dir, cleanup } = tempDir();
+  // A preload that writes the modules node loaded when the CLI exits: the tunnel and the forwarding client must
+  // not pull in Node's bundled undici (the localtunnel client library's axios did, through its fetch probe: +29 MB).
+  const loaded = join(dir, 'loaded.json');
+  const preload = `data:text/javascript,process.on('exit',()=>process.getBuiltinModule('node:fs').writeFileSync(${encodeURIComponent(JSON.stringify(loaded))},JSON.stringify(process.moduleLoadList)))`;
+  const cli = runCli(['--json', '--no-inspect', '--port', '0', '--store', join(dir, 'store'), '--tunnel-host', `http://127.0.0.1:${(front.address() as AddressInfo).port}`, '-f', app.url], {
+    NODE_OPTIONS: `--import=${preload}`,
+  });
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    front.close();
+    await server.stop();
+    await app.close();
+    cleanup();
+  });
+  const refused = await cli.waitForRecord((r) => r.type === 'tunnel' && /403/.test(String(r.message)), 'the refusal');
+  assert.match(String(refused.message), /refused the request \(403\): this server hands out no tunnels to strangers/);
+  const portal = await cli.waitForRecord((r) => r.type === 'tunnel' && /without a tunnel/.test(String(r.message)), 'the answer with no tunnel');
+  assert.match(String(portal.message), /is it a localtunnel server\?.*retrying in 2 s/);
+  const open = await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'open', 'the tunnel', 20_000);
+  assert.equal(creates, 3, 'one request per try: the backoff, not a retry loop');
+  const id = tunnelId(String(open.publicUrl));
+  const reply = await send(`${server.url}/hook`, { body: seedBytes(), headers: { host: hostFor(id, server), 'content-type': 'application/json' } });
+  assert.equal(reply.status, 200);
+  await app.waitForCount(1);
+  cli.child.kill('SIGINT');
+  assert.equal(await cli.exited, 0);
+  const modules = JSON.parse(readFileSync(loaded, 'utf8')) as string[];
+  assert.ok(modules.some((m) => /NativeModule net$/.test(m)), 'the preload ran in the CLI');
+  assert.deepEqual(modules.filter((m) => /deps\/undici/.test(m)), []);
+});
