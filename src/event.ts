@@ -80,6 +80,38 @@ export function newEventId(now = Date.now()): string {
   return ID_BYTES.toString('latin1');
 }
 
+/** An event id's length (newEventId). */
+export const ID_LENGTH = 26;
+const ID_SHAPE = /^[0-9a-z]{26}$/;
+
+/**
+ * The last `capacity` ids given out, packed in one buffer, 26 bytes each: for 50,000, 1.3 MB outside the JS heap
+ * instead of ~3.4 MB of strings and Set entries inside it for the collector to walk. Looked up by scanning, which
+ * only requests carrying a webhook-listen header pay (a forward loop's check).
+ */
+export class RecentIds {
+  readonly #buf: Buffer;
+  #next = 0;
+
+  constructor(readonly capacity: number) {
+    // Zero-filled and untouched: its pages are real memory only once ids are written into them.
+    this.#buf = Buffer.alloc(capacity * ID_LENGTH);
+  }
+
+  add(id: string): void {
+    if (id.length !== ID_LENGTH) return;
+    this.#buf.write(id, this.#next * ID_LENGTH, 'latin1');
+    this.#next = this.#next + 1 === this.capacity ? 0 : this.#next + 1;
+  }
+
+  has(id: string): boolean {
+    // Only an id's shape can match: an empty slot is zero bytes, and nothing else is written.
+    if (!ID_SHAPE.test(id)) return false;
+    for (let at = this.#buf.indexOf(id, 0, 'latin1'); at !== -1; at = this.#buf.indexOf(id, at + 1, 'latin1')) if (at % ID_LENGTH === 0) return true;
+    return false;
+  }
+}
+
 const ALPHABET = Buffer.from(CROCKFORD, 'latin1');
 /** The id being made: the time part is rewritten only when the millisecond changes. */
 const ID_BYTES = Buffer.alloc(26);

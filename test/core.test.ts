@@ -7,7 +7,7 @@ import { runCli, startListening, tempDir } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
 import { postJson, seedBytes, send, sha256 } from './helpers/http.js';
 import { storeRecords as storedLines } from './helpers/store.js';
-import { isoTime } from '../src/event.js';
+import { RecentIds, isoTime, newEventId } from '../src/event.js';
 
 const origin = (url: string): string => new URL(url).origin;
 
@@ -303,4 +303,21 @@ test('receivedAt: the cached time formatting gives what toISOString gives, acros
   for (let i = 0; i < 2000; i++) samples.push(Math.floor((Math.random() * 2 - 1) * 8.64e15));
   for (const t of samples) assert.equal(isoTime(t), new Date(t).toISOString(), `at ${t}`);
   assert.throws(() => isoTime(8.64e15 + 1), RangeError);
+});
+
+test('the ids a listener remembers (forward loops): the last N are known, older ones and lookalikes are not', () => {
+  const recent = new RecentIds(1000);
+  const ids = Array.from({ length: 2500 }, (_, i) => newEventId(1_700_000_000_000 + Math.floor(i / 3)));
+  assert.equal(new Set(ids).size, ids.length);
+  for (const id of ids) recent.add(id);
+  for (const id of ids.slice(-1000)) assert.ok(recent.has(id), id);
+  for (const id of ids.slice(0, 1500)) assert.ok(!recent.has(id), `${id} was pushed out`);
+  // A string spanning two slots (the end of one id and the start of the next) is not an id given out.
+  const a = ids[2000]!, b = ids[2001]!;
+  assert.ok(!recent.has(a.slice(13) + b.slice(0, 13)));
+  assert.ok(!recent.has(a.toUpperCase()), 'ids are compared as given');
+  assert.ok(!recent.has(''));
+  assert.ok(!recent.has('\0'.repeat(26)), 'an empty slot is not an id');
+  const fresh = new RecentIds(10);
+  assert.ok(!fresh.has('0'.repeat(26)));
 });

@@ -1,4 +1,4 @@
-import { type DecodedBody, type DeliveryResult, type WebhookEvent, decodeBody, nameMatches } from '../event.js';
+import { type DecodedBody, type DeliveryResult, type WebhookEvent, RecentIds, decodeBody, nameMatches } from '../event.js';
 import { type Secret, verifySignature } from '../signature.js';
 import { type Answer, ListenError, type ListenerHandle, startListener } from '../listener.js';
 import { type ControlRequest, type EventDescription, type PendingJob, type StoreHandle, StoreError, openStore } from '../store/index.js';
@@ -78,6 +78,8 @@ const RENEW_EVERY = 3;
 const EVENTS_HINT_AFTER = 100;
 /** Ids this process gave out, to know its own events when they come back (a forward loop); bounded. */
 const OWN_IDS_MAX = 50_000;
+/** Ids looked up per header: a longer chain of hops than this is not a webhook's. */
+const LOOP_IDS_MAX = 32;
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1', '0.0.0.0', '[::]']);
 
 /** What the sender gets for an event that is recorded but refused. */
@@ -91,11 +93,11 @@ const REFUSED: Partial<Record<NonNullable<WebhookEvent['rejected']>, (o: ListenO
 };
 
 /** The event carries an id this listener gave out, as the forwarded event's id or an earlier hop of it. */
-function cameBack(event: WebhookEvent, own: Set<string>): boolean {
+function cameBack(event: WebhookEvent, own: RecentIds): boolean {
   for (const [k, v] of event.headers) {
     const lower = k.length === 23 || k.length === 18 ? k.toLowerCase() : '';
     if (lower === 'webhook-listen-event-id' || lower === 'webhook-listen-via')
-      for (const id of v.split(',')) if (own.has(id.trim())) return true;
+      for (const id of v.split(',', LOOP_IDS_MAX)) if (own.has(id.trim())) return true;
   }
   return false;
 }
@@ -273,11 +275,10 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     inspector?.publishEvent(event, summary);
   };
 
-  const ownIds = new Set<string>();
+  const ownIds = new RecentIds(OWN_IDS_MAX);
   const onEvent = async (event: WebhookEvent): Promise<Answer> => {
     stats.received++;
     ownIds.add(event.id);
-    if (ownIds.size > OWN_IDS_MAX) ownIds.delete(ownIds.values().next().value!);
     if (!event.rejected && cameBack(event, ownIds)) event.rejected = 'loop';
     if (!event.rejected && !isWanted(event.name)) event.rejected = 'filtered';
     if (wanted && stats.received === EVENTS_HINT_AFTER) hintNames();
