@@ -260,7 +260,7 @@ async function tunnel(): Promise<void> {
   const server = await startLtServer();
   const app = await start([here('./servers/raw.js'), '0', 'count'], /listening (\d+)/, 'app');
   const appPort = app.match[1]!;
-  type Through = Load & { cpuUs: number; appUs: number; inWindow: number; drainMs: number; e2eRps: number; e2eCpuUs: number };
+  type Through = Load & { cpuUs: number; appUs: number; inWindow: number; drainMs: number; e2eRps: number; e2eCpuUs: number; urlMs: number; idleRss: number };
   /**
    * Starts a tunnel client, loads the fixture with its subdomain in Host, stops it. The plain client pipes each
    * request to the app before answering; webhook-listen answers once the event is stored and forwards it after, one
@@ -269,9 +269,13 @@ async function tunnel(): Promise<void> {
    * after it, the rate counted until the app had them all, and CPU per request over that whole time.
    */
   const through = async (args: string[], urlPattern: RegExp, name: string): Promise<Through> => {
+    const spawned = performance.now();
     const client = await start(args, urlPattern, name);
+    // start() reads the log every 25 ms: the time to the URL is that coarse.
+    const urlMs = performance.now() - spawned;
     const host = { host: `${tunnelId(client.match[1]!)}.localhost:${server.port}` };
     await sleep(300);
+    const idleRss = rssMb(client.proc.pid!).rss;
     const first = await appCount(appPort);
     const warm = await load(`${server.url}/my/webhook/url`, { connections: 10, duration: 1, headers: host });
     await drained(appPort, first + warm.total);
@@ -294,6 +298,8 @@ async function tunnel(): Promise<void> {
       drainMs,
       e2eRps: r.total / (DURATION + drainMs / 1000),
       e2eCpuUs: (cpuAll * 1e6) / Math.max(1, r.total),
+      urlMs,
+      idleRss,
     };
   };
   const runs = { plain: [] as Through[], wl: [] as Through[] };
@@ -305,7 +311,17 @@ async function tunnel(): Promise<void> {
   }
   await stop(app.proc);
   await server.stop();
-  const m = (xs: Through[], k: 'rps' | 'p50' | 'cpuUs' | 'appUs' | 'inWindow' | 'drainMs' | 'e2eRps' | 'e2eCpuUs'): number => median(xs.map((x) => x[k]));
+  const m = (xs: Through[], k: 'rps' | 'p50' | 'cpuUs' | 'appUs' | 'inWindow' | 'drainMs' | 'e2eRps' | 'e2eCpuUs' | 'urlMs' | 'idleRss'): number =>
+    median(xs.map((x) => x[k]));
+  row(
+    '3. a tunnel opened, before any load: spawn to the public URL (±25 ms), RSS',
+    `plain client ${fmt(m(runs.plain, 'urlMs'))} ms, ${fmt(m(runs.plain, 'idleRss'), 1)} MB`,
+    '',
+    `webhook-listen (store, forward target) ${fmt(m(runs.wl, 'urlMs'))} ms, ${fmt(m(runs.wl, 'idleRss'), 1)} MB`,
+    `${fmt(m(runs.wl, 'urlMs') / m(runs.plain, 'urlMs'), 2)}× / ${fmt(m(runs.wl, 'idleRss') / m(runs.plain, 'idleRss'), 2)}×`,
+    '',
+    '',
+  );
   const p = m(runs.plain, 'rps');
   const w = m(runs.wl, 'rps');
   row(
