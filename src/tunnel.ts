@@ -215,7 +215,8 @@ class LocalTunnel extends EventEmitter implements Tunnel {
       this.#pending = getJson(uri, (answer) => {
         this.#pending = undefined;
         if (this.closed) return;
-        if ('redirect' in answer && redirects < CREATE_REDIRECTS) return ask(answer.redirect, redirects + 1);
+        if ('redirect' in answer)
+          return redirects < CREATE_REDIRECTS ? ask(answer.redirect, redirects + 1) : cb(new Error(`the tunnel server redirected more than ${CREATE_REDIRECTS} times`));
         if ('status' in answer && answer.status >= 200 && answer.status < 300) {
           const info = this.#info(answer.status, answer.body);
           if (info instanceof Error) return cb(info);
@@ -351,6 +352,7 @@ function getJson(uri: string, done: (result: CreateResult) => void): { abort(): 
       once({ status, body });
     });
     res.on('error', () => once({ failed: 'the answer was cut off' }));
+    res.on('close', () => once({ failed: 'the answer was cut off' }));
   });
   req.on('timeout', () => req.destroy(new Error('timed out')));
   req.on('error', (err: NodeJS.ErrnoException) => once({ failed: err.code ?? err.message }));

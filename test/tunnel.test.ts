@@ -281,3 +281,23 @@ test('a create request refused (403) or answered with no tunnel is said with its
   assert.ok(modules.some((m) => /NativeModule net$/.test(m)), 'the preload ran in the CLI');
   assert.deepEqual(modules.filter((m) => /deps\/undici/.test(m)), []);
 });
+
+test('a tunnel server that redirects the create request for ever is reported after 5 redirects, not followed in a loop', async (t) => {
+  let creates = 0;
+  const front = createServer((req, res) => {
+    if (req.url === '/api/status') return void res.end('{}');
+    creates++;
+    res.writeHead(302, { location: `/again-${creates}` }).end();
+  });
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+  const { dir, cleanup } = tempDir();
+  const cli = runCli(['--json', '--no-inspect', '--port', '0', '--store', dir, '--tunnel-host', `http://127.0.0.1:${(front.address() as AddressInfo).port}`]);
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    front.close();
+    cleanup();
+  });
+  const said = await cli.waitForRecord((r) => r.type === 'tunnel' && /redirected/.test(String(r.message)), 'the redirect report');
+  assert.match(String(said.message), /redirected more than 5 times/);
+  assert.ok(creates >= 6, `${creates} requests: the first and 5 redirects before the report`);
+});
