@@ -4,8 +4,38 @@
 import { build } from 'esbuild';
 import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 
+/**
+ * Node's built-in modules, taken with process.getBuiltinModule() instead of imported as ES modules. An ES import of a
+ * built-in makes Node build a module facade that reads every export once, so lazy getters run: chalk's
+ * `import process from 'node:process'` created process.stdin and the allowed-flags set, `node:fs` loaded its stream
+ * classes, `node:http` Node's own undici (nodejs/node#59686). ~3 ms of a ~45 ms start, for nothing used.
+ * `node:child_process` (commander requires it at load, for executable subcommands we do not have) is loaded on
+ * first use.
+ */
+const builtins = {
+  name: 'builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (a) => ({ path: a.path, namespace: 'builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (a) => {
+      const id = JSON.stringify(a.path);
+      if (a.path !== 'node:child_process') return { contents: `module.exports = process.getBuiltinModule(${id});`, loader: 'js' };
+      return {
+        contents: `const real = () => process.getBuiltinModule(${id});
+module.exports = new Proxy({}, {
+  get: (_, k) => real()[k],
+  has: (_, k) => k in real(),
+  ownKeys: () => Reflect.ownKeys(real()),
+  getOwnPropertyDescriptor: (_, k) => ({ ...Reflect.getOwnPropertyDescriptor(real(), k), configurable: true }),
+});`,
+        loader: 'js',
+      };
+    });
+  },
+};
+
 rmSync('dist', { recursive: true, force: true });
 await build({
+  plugins: [builtins],
   entryPoints: ['src/cli.ts'],
   outdir: 'dist',
   bundle: true,
@@ -15,8 +45,8 @@ await build({
   target: 'node22.13',
   // Loaded lazily at run time from node_modules: big, and only needed once a delivery happens.
   external: ['undici'],
-  // commander is CommonJS and requires node's built-ins; an ES module bundle needs a real require for that.
-  banner: { js: "import { createRequire as __wlCreateRequire } from 'node:module';\nconst require = __wlCreateRequire(import.meta.url);" },
+  // No banner defining `require`: commander's require() calls of node's built-ins are the shims above, and nothing
+  // else is left external but undici, which src/delivery.ts loads with a require of its own.
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: true,
   logLevel: 'warning',

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { gzipSync } from 'node:zlib';
@@ -320,4 +321,12 @@ test('the ids a listener remembers (forward loops): the last N are known, older 
   assert.ok(!recent.has('\0'.repeat(26)), 'an empty slot is not an id');
   const fresh = new RecentIds(10);
   assert.ok(!fresh.has('0'.repeat(26)));
+});
+
+test('the bundle takes node’s built-ins through process.getBuiltinModule, never as ES modules (their facades run every lazy getter)', () => {
+  const dist = new URL('../../dist/', import.meta.url);
+  const files = ['cli.js', ...readdirSync(new URL('chunks/', dist)).filter((f) => f.endsWith('.js')).map((f) => `chunks/${f}`)];
+  const offenders = files.filter((f) => /^\s*import\b[^;]*?["'](?:node:)?(?:fs|path|os|tty|process|module|events|crypto|http|https|net|child_process|sqlite|url|util|stream|zlib)(?:\/[a-z]+)?["']/m.test(readFileSync(new URL(f, dist), 'utf8')));
+  assert.ok(files.length > 5, files.join(' '));
+  assert.deepEqual(offenders, []);
 });
