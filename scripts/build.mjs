@@ -33,9 +33,22 @@ module.exports = new Proxy({}, {
   },
 };
 
+/**
+ * chalk's own colour detection (its vendored supports-color, run when chalk loads: `node:tty`, `node:os`, the
+ * environment) feeds only its default instance, which we never use: src/cli.ts decides the level (NO_COLOR,
+ * FORCE_COLOR, --no-color, a TTY) and every instance is `new Chalk({ level })`. So it is left out.
+ */
+const noColorDetection = {
+  name: 'no-color-detection',
+  setup(b) {
+    b.onResolve({ filter: /^#supports-color$/ }, () => ({ path: 'supports-color', namespace: 'stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'export default { stdout: false, stderr: false };', loader: 'js' }));
+  },
+};
+
 rmSync('dist', { recursive: true, force: true });
 await build({
-  plugins: [builtins],
+  plugins: [builtins, noColorDetection],
   entryPoints: ['src/cli.ts'],
   outdir: 'dist',
   bundle: true,
