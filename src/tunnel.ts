@@ -226,8 +226,8 @@ class LocalTunnel extends EventEmitter implements Tunnel {
           return cb();
         }
         if ('status' in answer && answer.status >= 400 && answer.status < 500 && answer.status !== 429 && answer.status !== 408) {
-          const said = typeof (answer.body as CreateAnswer | undefined)?.message === 'string' ? `: ${(answer.body as CreateAnswer).message as string}` : '';
-          return cb(new Error(`the tunnel server refused the request (${answer.status})${said}`));
+          const message = (answer.body as CreateAnswer | undefined)?.message;
+          return cb(new Error(`the tunnel server refused the request (${answer.status})${typeof message === 'string' ? `: ${said(message)}` : ''}`));
         }
         this.#retry = setTimeout(() => ask(first, 0), CREATE_RETRY_MS);
       });
@@ -248,10 +248,12 @@ class LocalTunnel extends EventEmitter implements Tunnel {
   /** The client's `_getInfo`, with the answer checked: a 2xx without a tunnel in it is an error, not a crash later. */
   #info(status: number, body: unknown): TunnelInfo | Error {
     const b = (body ?? {}) as CreateAnswer;
-    if (status !== 200) return new Error(typeof b.message === 'string' ? b.message : 'localtunnel server returned an error, please try again');
+    if (status !== 200) return new Error(typeof b.message === 'string' ? said(b.message) : 'localtunnel server returned an error, please try again');
     const port = Number(b.port);
     if (typeof b.url !== 'string' || !Number.isInteger(port) || port <= 0 || port > 65535)
       return new Error(`${this.opts.host} answered without a tunnel in its answer (is it a localtunnel server?)`);
+    // Printed to the terminal and pasted into the platform: printable ASCII only, or it is not used.
+    if (!PUBLIC_URL_RE.test(b.url)) return new Error(`${this.opts.host} answered with a public URL that is not one: ${said(b.url)}`);
     let remoteHost = '';
     try {
       remoteHost = new URL(this.opts.host).hostname;
@@ -259,7 +261,8 @@ class LocalTunnel extends EventEmitter implements Tunnel {
       // Checked by the probe before this; an empty host fails at connect with its own error.
     }
     const info: TunnelInfo = {
-      name: typeof b.id === 'string' ? b.id : undefined,
+      // Kept and asked for again on reconnects (a path on the server): only a name the server's own rule allows.
+      name: typeof b.id === 'string' && SUBDOMAIN_RE.test(b.id) ? b.id : undefined,
       url: b.url,
       max_conn: Number(b.max_conn_count) > 0 ? Math.min(Math.floor(Number(b.max_conn_count)), 100) : 1,
       remote_host: remoteHost,
@@ -304,6 +307,14 @@ class LocalTunnel extends EventEmitter implements Tunnel {
     });
     for (let i = 0; i < info.max_conn; i++) open();
   }
+}
+
+const PUBLIC_URL_RE = /^https?:\/\/[\x21-\x7e]{1,2000}$/i;
+
+/** A server's words, fit for one terminal line: control and bidirectional characters shown as `?`, at most 200. */
+function said(text: string): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
 
 type CreateResult = { status: number; body: unknown } | { redirect: string } | { failed: string };

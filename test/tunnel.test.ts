@@ -244,9 +244,11 @@ test('a create request refused (403) or answered with no tunnel is said with its
     creates++;
     if (creates === 1) {
       res.writeHead(403, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ message: 'this server hands out no tunnels to strangers' }));
+      // Words from the server reach the terminal: an escape sequence in them must not.
+      return void res.end(JSON.stringify({ message: 'this server hands out no tunnels to strangers\u001b[2J' }));
     }
     if (creates === 2) return void res.end('<html>Sign in to the hotel Wi-Fi</html>');
+    if (creates === 3) return void res.end(JSON.stringify({ id: '../../x', port: 1, url: 'http://evil.example/\u001b]0;owned\u0007' }));
     void fetch(`${server.url}${req.url}`).then(async (r) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text()));
   });
   await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
@@ -266,11 +268,15 @@ test('a create request refused (403) or answered with no tunnel is said with its
     cleanup();
   });
   const refused = await cli.waitForRecord((r) => r.type === 'tunnel' && /403/.test(String(r.message)), 'the refusal');
-  assert.match(String(refused.message), /refused the request \(403\): this server hands out no tunnels to strangers/);
+  assert.match(String(refused.message), /refused the request \(403\): this server hands out no tunnels to strangers\?\[2J/);
+  assert.ok(!/\u001b/.test(cli.stdout + cli.stderr), 'no escape sequence from the server reaches the terminal');
   const portal = await cli.waitForRecord((r) => r.type === 'tunnel' && /without a tunnel/.test(String(r.message)), 'the answer with no tunnel');
   assert.match(String(portal.message), /is it a localtunnel server\?.*retrying in 2 s/);
+  const bad = await cli.waitForRecord((r) => r.type === 'tunnel' && /not one/.test(String(r.message)), 'the answer with a bad URL', 15_000);
+  assert.match(String(bad.message), /answered with a public URL that is not one: http:\/\/evil\.example\/\?\]0;owned\?/);
   const open = await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'open', 'the tunnel', 20_000);
-  assert.equal(creates, 3, 'one request per try: the backoff, not a retry loop');
+  assert.equal(creates, 4, 'one request per try: the backoff, not a retry loop');
+  assert.ok(!/\u001b|\u0007/.test(cli.stdout + cli.stderr), 'no escape sequence from the server reaches the terminal');
   const id = tunnelId(String(open.publicUrl));
   const reply = await send(`${server.url}/hook`, { body: seedBytes(), headers: { host: hostFor(id, server), 'content-type': 'application/json' } });
   assert.equal(reply.status, 200);
