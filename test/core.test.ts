@@ -9,6 +9,9 @@ import { header, startApp } from './helpers/app.js';
 import { postJson, seedBytes, send, sha256 } from './helpers/http.js';
 import { storeRecords as storedLines } from './helpers/store.js';
 import { RecentIds, isoTime, newEventId } from '../src/event.js';
+import { WRITE_EVERY_MS, coalesced } from '../src/format/output.js';
+
+const sleepMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const origin = (url: string): string => new URL(url).origin;
 
@@ -331,4 +334,30 @@ test('the bundle takes node’s built-ins through process.getBuiltinModule, neve
   assert.deepEqual(offenders, []);
   // chalk's own colour detection is left out (src/cli.ts decides the level): nothing asks node:tty.
   assert.deepEqual(files.filter((f) => readFileSync(new URL(f, dist), 'utf8').includes('"node:tty"')), []);
+});
+
+test('terminal output: a line after a quiet spell is written in the same turn; lines that keep coming at most once every 10 ms', async () => {
+  const writes: string[] = [];
+  const out = coalesced({ write: (t: string) => writes.push(t) } as unknown as NodeJS.WritableStream);
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+  out.write('first\n');
+  await turn();
+  assert.deepEqual(writes, ['first\n'], 'no wait after a quiet spell');
+  // A backlog draining: one line a turn, for ~60 ms (bounded: 5,000 turns at most).
+  const started = performance.now();
+  let lines = 0;
+  for (let i = 0; i < 5000 && performance.now() - started < 60; i++) {
+    out.write(`line ${++lines}\n`);
+    await turn();
+  }
+  out.flush();
+  const elapsed = performance.now() - started;
+  assert.equal(writes.slice(1).join(''), Array.from({ length: lines }, (_, i) => `line ${i + 1}\n`).join(''), 'every line, in order');
+  assert.ok(lines > 20, `${lines} turns in ${elapsed.toFixed(0)} ms`);
+  assert.ok(writes.length - 1 <= Math.ceil(elapsed / WRITE_EVERY_MS) + 2, `${writes.length - 1} writes for ${lines} lines in ${elapsed.toFixed(0)} ms`);
+  await sleepMs(3 * WRITE_EVERY_MS);
+  const before = writes.length;
+  out.write('after a pause\n');
+  await turn();
+  assert.equal(writes.length, before + 1, 'a pause resets the wait');
 });
