@@ -86,12 +86,19 @@ const ID_SHAPE = /^[0-9a-z]{26}$/;
 
 /**
  * The last `capacity` ids given out, packed in one buffer, 26 bytes each: for 50,000, 1.3 MB outside the JS heap
- * instead of ~3.4 MB of strings and Set entries inside it for the collector to walk. Looked up by scanning, which
- * only requests carrying a webhook-listen header pay (a forward loop's check).
+ * instead of ~3.4 MB of strings and Set entries inside it for the collector to walk. Ids of one process sort by the
+ * time they were made, so a look-up is a binary search (16 comparisons for 50,000); only after the clock went back
+ * (an id smaller than the one before) is the buffer scanned, until that id has left it. A look-up is what a request
+ * carrying a webhook-listen header pays: a scan of 50,000 ids takes ~160 µs, a search ~2 µs.
  */
 export class RecentIds {
   readonly #buf: Buffer;
+  /** Where the next id goes; the oldest is here too once the buffer is full. */
   #next = 0;
+  #count = 0;
+  #last = '';
+  /** Ids to add before the buffer is in order again (the one out of order and all before it gone). */
+  #unsorted = 0;
 
   constructor(readonly capacity: number) {
     // Zero-filled and untouched: its pages are real memory only once ids are written into them.
@@ -100,14 +107,34 @@ export class RecentIds {
 
   add(id: string): void {
     if (id.length !== ID_LENGTH) return;
+    if (id < this.#last) this.#unsorted = this.capacity;
+    else if (this.#unsorted > 0) this.#unsorted--;
+    this.#last = id;
     this.#buf.write(id, this.#next * ID_LENGTH, 'latin1');
     this.#next = this.#next + 1 === this.capacity ? 0 : this.#next + 1;
+    if (this.#count < this.capacity) this.#count++;
   }
 
   has(id: string): boolean {
     // Only an id's shape can match: an empty slot is zero bytes, and nothing else is written.
-    if (!ID_SHAPE.test(id)) return false;
-    for (let at = this.#buf.indexOf(id, 0, 'latin1'); at !== -1; at = this.#buf.indexOf(id, at + 1, 'latin1')) if (at % ID_LENGTH === 0) return true;
+    if (!ID_SHAPE.test(id) || this.#count === 0) return false;
+    const buf = this.#buf;
+    if (this.#unsorted > 0) {
+      for (let at = buf.indexOf(id, 0, 'latin1'); at !== -1; at = buf.indexOf(id, at + 1, 'latin1')) if (at % ID_LENGTH === 0) return true;
+      return false;
+    }
+    const key = Buffer.from(id, 'latin1');
+    const oldest = this.#count < this.capacity ? 0 : this.#next;
+    let lo = 0;
+    let hi = this.#count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = ((oldest + mid) % this.capacity) * ID_LENGTH;
+      const c = buf.compare(key, 0, ID_LENGTH, at, at + ID_LENGTH);
+      if (c === 0) return true;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
     return false;
   }
 }

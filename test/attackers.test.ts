@@ -183,3 +183,18 @@ test('usage slips: a bare port with a path, a host of digits, a tunnel host with
     cleanup();
   }
 });
+
+test('forward-loop headers stuffed with ids (60 KB of Webhook-Listen-Via) that this listener never gave out: answered 200, not taken for loops', async (t) => {
+  const wl = await startListening([]);
+  t.after(() => wl.cleanup());
+  const fake = (i: number): string => `01k${String(i).padStart(23, '0')}`.slice(0, 26);
+  const headers: [string, string][] = [['content-type', 'application/json']];
+  for (let h = 0; h < 55; h++) headers.push(['Webhook-Listen-Via', Array.from({ length: 40 }, (_, i) => fake(h * 40 + i)).join(', ')]);
+  // The listener's own first id, then the stuffed request: only ids it gave out make a loop.
+  const first = await send(wl.url, { headers: { 'content-type': 'application/json' }, body: seedBytes() });
+  assert.equal(first.status, 200);
+  const replies = await Promise.all(Array.from({ length: 20 }, () => send(wl.url, { headers, body: seedBytes(), timeoutMs: 30_000 })));
+  assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]));
+  await wl.cli.waitForRecord(() => wl.cli.records().filter((r) => r.type === 'event').length === 21, 'the 21 events');
+  assert.equal(wl.cli.records().filter((r) => r.type === 'event' && r.rejected === 'loop').length, 0);
+});

@@ -326,6 +326,40 @@ test('the ids a listener remembers (forward loops): the last N are known, older 
   assert.ok(!fresh.has('0'.repeat(26)));
 });
 
+test('the ids a listener remembers are found by binary search, not by scanning 1.3 MB (a header can carry dozens); a clock set back is still handled', () => {
+  const capacity = 50_000;
+  const recent = new RecentIds(capacity);
+  const ids = Array.from({ length: capacity + 5000 }, (_, i) => newEventId(1_700_000_000_000 + Math.floor(i / 2)));
+  for (const id of ids) recent.add(id);
+  // Counted, not timed: how the buffer is searched.
+  const { indexOf, compare } = Buffer.prototype;
+  let scans = 0;
+  let compares = 0;
+  Buffer.prototype.indexOf = function (this: Buffer, ...args: Parameters<Buffer['indexOf']>) {
+    scans++;
+    return indexOf.apply(this, args);
+  };
+  Buffer.prototype.compare = function (this: Buffer, ...args: Parameters<Buffer['compare']>) {
+    compares++;
+    return compare.apply(this, args);
+  };
+  try {
+    const absent = `01k${'0'.repeat(23)}`;
+    for (let i = 0; i < 100; i++) assert.ok(!recent.has(absent));
+    assert.ok(recent.has(ids.at(-1)!) && recent.has(ids.at(-capacity)!) && !recent.has(ids.at(-capacity - 1)!));
+    assert.equal(scans, 0, 'never a scan while the ids are in order');
+    assert.ok(compares <= 103 * 17, `${compares} comparisons for 103 look-ups`);
+  } finally {
+    Buffer.prototype.indexOf = indexOf;
+    Buffer.prototype.compare = compare;
+  }
+  // The clock set back an hour: ids out of order are still found (by a scan) until the older ones have left.
+  const earlier = Array.from({ length: 10 }, (_, i) => newEventId(1_700_000_000_000 - 3_600_000 + i));
+  for (const id of earlier) recent.add(id);
+  for (const id of [...earlier, ...ids.slice(-100)]) assert.ok(recent.has(id), id);
+  assert.ok(!recent.has(ids.at(-capacity + 5)!), 'pushed out by the ten');
+});
+
 test('the bundle takes node’s built-ins through process.getBuiltinModule, never as ES modules (their facades run every lazy getter), and leaves chalk’s colour detection out', () => {
   const dist = new URL('../../dist/', import.meta.url);
   const files = ['cli.js', ...readdirSync(new URL('chunks/', dist)).filter((f) => f.endsWith('.js')).map((f) => `chunks/${f}`)];

@@ -78,7 +78,7 @@ const RENEW_EVERY = 3;
 const EVENTS_HINT_AFTER = 100;
 /** Ids this process gave out, to know its own events when they come back (a forward loop); bounded. */
 const OWN_IDS_MAX = 50_000;
-/** Ids looked up per header: a longer chain of hops than this is not a webhook's. */
+/** Ids looked up per request, over all its headers: a longer chain of hops than this is not a webhook's. */
 const LOOP_IDS_MAX = 32;
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1', '0.0.0.0', '[::]']);
 
@@ -94,10 +94,14 @@ const REFUSED: Partial<Record<NonNullable<WebhookEvent['rejected']>, (o: ListenO
 
 /** The event carries an id this listener gave out, as the forwarded event's id or an earlier hop of it. */
 function cameBack(event: WebhookEvent, own: RecentIds): boolean {
+  let left = LOOP_IDS_MAX;
   for (const [k, v] of event.headers) {
     const lower = k.length === 23 || k.length === 18 ? k.toLowerCase() : '';
     if (lower === 'webhook-listen-event-id' || lower === 'webhook-listen-via')
-      for (const id of v.split(',', LOOP_IDS_MAX)) if (own.has(id.trim())) return true;
+      for (const id of v.split(',', left)) {
+        if (own.has(id.trim())) return true;
+        if (--left === 0) return false;
+      }
   }
   return false;
 }
