@@ -239,7 +239,11 @@ function stopOnSignals(printer: Printer): { attach(session: { shutdown(): Promis
   };
   const stop = (): void => {
     signals++;
-    if (signals > 1) process.exit(130);
+    if (signals > 1) {
+      // Lines still gathered for the terminal (up to 10 ms of them) go out before the hard exit.
+      printer.flush();
+      process.exit(130);
+    }
     if (session) shutdown(session);
   };
   process.on('SIGINT', stop);
