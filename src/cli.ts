@@ -228,9 +228,11 @@ async function readData(source: string): Promise<Buffer> {
  * a ^C right after the ready line (before the session was returned) used to meet node's default and kill the
  * process mid-write. One that comes while starting stops the session as soon as it is up.
  */
-function stopOnSignals(printer: Printer): { attach(session: { shutdown(): Promise<void> }): void } {
+function stopOnSignals(printer: Printer): { attach(session: { shutdown(): Promise<void> }): void; starting: AbortSignal } {
   let signals = 0;
   let session: { shutdown(): Promise<void> } | undefined;
+  // A ^C while starting also cuts short what the start waits for (the banner's wait for a tunnel, up to 8 s).
+  const starting = new AbortController();
   const shutdown = (s: { shutdown(): Promise<void> }): void => {
     s.shutdown().then(
       () => process.exit(0),
@@ -245,10 +247,12 @@ function stopOnSignals(printer: Printer): { attach(session: { shutdown(): Promis
       process.exit(130);
     }
     if (session) shutdown(session);
+    else starting.abort();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   return {
+    starting: starting.signal,
     attach(s) {
       session = s;
       if (signals > 0) shutdown(s);
@@ -375,6 +379,7 @@ Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
               ? false
               : { port: (opts.inspectPort as number | undefined) ?? DEFAULT_INSPECT_PORT, explicit: opts.inspectPort !== undefined },
           env,
+          stopping: signals.starting,
         },
         printer,
       );

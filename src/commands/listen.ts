@@ -50,6 +50,8 @@ export interface ListenOptions {
   inspect: false | { port: number; explicit: boolean };
   /** The environment handed to --on-url commands. */
   env: NodeJS.ProcessEnv;
+  /** Aborted when the user stops the listener while it starts: the start stops waiting for the tunnel. */
+  stopping?: AbortSignal;
 }
 
 export interface ListenSession {
@@ -466,7 +468,12 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
       },
       status: (status) => inspector?.publishTunnel(status),
     });
-    await Promise.race([whenAnnounced, sleep(TUNNEL_BANNER_WAIT_MS)]);
+    if (!options.stopping?.aborted)
+      await Promise.race([
+        whenAnnounced,
+        sleep(TUNNEL_BANNER_WAIT_MS),
+        new Promise<void>((resolve) => options.stopping?.addEventListener('abort', () => resolve(), { once: true })),
+      ]);
   }
   announce();
 
