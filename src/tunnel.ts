@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import { TERMINAL_UNSAFE } from './format/unsafe.js';
 
 export const DEFAULT_TUNNEL_HOST = 'https://localtunnel.me';
 
@@ -313,7 +314,7 @@ const PUBLIC_URL_RE = /^https?:\/\/[\x21-\x7e]{1,2000}$/i;
 
 /** A server's words, fit for one terminal line: control and bidirectional characters shown as `?`, at most 200. */
 function said(text: string): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '?');
+  const clean = text.replace(TERMINAL_UNSAFE, '?');
   return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
 

@@ -3,6 +3,7 @@ import { type DecodedBody, type DeliveryResult, RESPONSE_KEEP, type WebhookEvent
 import type { Printer, ReadyInfo, TunnelNotice } from './printer.js';
 import { coalesced } from './output.js';
 import { prettyJson } from './json-text.js';
+import { TERMINAL_UNSAFE } from './unsafe.js';
 import { type Piece, type Summary, deliveryStatus, formatClock, formatSize, joinPieces, summaryPieces, summaryText } from './summary.js';
 
 /**
@@ -10,7 +11,7 @@ import { type Piece, type Summary, deliveryStatus, formatClock, formatSize, join
  * bidirectional overrides become visible symbols, so a webhook can't repaint or hide the terminal.
  */
 export function neutralise(text: string, keepNewlines = false): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (ch) => {
+  return text.replace(TERMINAL_UNSAFE, (ch) => {
     const code = ch.charCodeAt(0);
     if (ch === '\n') return keepNewlines ? '\n' : '⏎';
     if (ch === '\t') return keepNewlines ? '\t' : ' ';
