@@ -330,13 +330,17 @@ function getJson(uri: string, done: (result: CreateResult) => void): { abort(): 
     return { abort() {} };
   }
   let answered = false;
+  const { request } = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http');
+  const req = request(url, { method: 'GET', headers: { accept: 'application/json' } });
+  // The whole try, not the socket's idle time (http's `timeout`): a server that sends a byte now and then would keep
+  // an idle timeout from ever firing, and the tunnel from ever being asked for again.
+  const deadline = setTimeout(() => req.destroy(new Error(`no complete answer in ${CREATE_TIMEOUT_MS / 1000} s`)), CREATE_TIMEOUT_MS);
   const once = (r: CreateResult): void => {
     if (answered) return;
     answered = true;
+    clearTimeout(deadline);
     done(r);
   };
-  const { request } = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http');
-  const req = request(url, { method: 'GET', timeout: CREATE_TIMEOUT_MS, headers: { accept: 'application/json' } });
   req.on('response', (res) => {
     const status = res.statusCode ?? 0;
     const location = res.headers.location;
@@ -366,12 +370,12 @@ function getJson(uri: string, done: (result: CreateResult) => void): { abort(): 
     res.on('error', () => once({ failed: 'the answer was cut off' }));
     res.on('close', () => once({ failed: 'the answer was cut off' }));
   });
-  req.on('timeout', () => req.destroy(new Error('timed out')));
   req.on('error', (err: NodeJS.ErrnoException) => once({ failed: err.code ?? err.message }));
   req.end();
   return {
     abort() {
       answered = true;
+      clearTimeout(deadline);
       req.destroy();
     },
   };

@@ -311,3 +311,42 @@ test('a tunnel server that redirects the create request for ever is reported aft
   assert.match(String(said.message), /redirected more than 5 times/);
   assert.ok(creates >= 6, `${creates} requests: the first and 5 redirects before the report`);
 });
+
+test('a tunnel server that answers the create request a byte at a time, never finishing, is asked again after 10 s, and the tunnel opens', { timeout: 45_000 }, async (t) => {
+  // A proxy or a broken server keeping the request alive with a byte a second: an idle timeout never fires, so only a
+  // deadline on the whole try gets the tunnel asked for again.
+  const server = await startLtServer();
+  let creates = 0;
+  const drips = new Set<NodeJS.Timeout>();
+  const front = createServer((req, res) => {
+    if (req.url === '/api/status') return void res.end('{}');
+    creates++;
+    if (creates === 1) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const drip = setInterval(() => res.write(' '), 1000);
+      drips.add(drip);
+      res.on('close', () => clearInterval(drip));
+      return;
+    }
+    void fetch(`${server.url}${req.url}`).then(async (r) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text()));
+  });
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+  const { dir, cleanup } = tempDir();
+  const cli = runCli(['--json', '--no-inspect', '--port', '0', '--store', dir, '--tunnel-host', `http://127.0.0.1:${(front.address() as AddressInfo).port}`]);
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    for (const drip of drips) clearInterval(drip);
+    front.closeAllConnections();
+    front.close();
+    await server.stop();
+    cleanup();
+  });
+  const started = Date.now();
+  const open = await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'open', 'the tunnel, asked for again', 30_000);
+  const took = Date.now() - started;
+  assert.equal(creates, 2, 'the dripping request abandoned once, then one more request');
+  assert.ok(took >= 9_000, `asked again after the 10 s deadline, not before (${took} ms)`);
+  const id = tunnelId(String(open.publicUrl));
+  const reply = await send(`${server.url}/hook`, { body: seedBytes(), headers: { host: hostFor(id, server), 'content-type': 'application/json' } });
+  assert.equal(reply.status, 200);
+});
