@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { TERMINAL_UNSAFE } from './format/unsafe.js';
 
@@ -114,7 +115,6 @@ export function checkPublicUrl(publicUrl: string, tunnelHost: string, check: Liv
       path: check.path,
       method: 'GET',
       headers: { host: m[3] ? `${hostname}:${m[3]}` : hostname, 'bypass-tunnel-reminder': '1', 'user-agent': 'webhook-listen liveness' },
-      timeout: check.timeoutMs ?? 10_000,
       agent: false,
       lookup: ((name: string, opts: object, cb: (...args: unknown[]) => void) =>
         lookup(base && name.endsWith('.' + base) ? base : name, opts, cb)) as never,
@@ -132,7 +132,7 @@ export function checkPublicUrl(publicUrl: string, tunnelHost: string, check: Liv
       });
       res.on('error', () => resolve('the answer through the public URL was cut off'));
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    bounded(req, check.timeoutMs ?? 10_000);
     req.on('error', (err: NodeJS.ErrnoException) =>
       resolve(err.code === 'ETIMEDOUT' ? `no answer through the public URL within ${(check.timeoutMs ?? 10_000) / 1000} s` : `the public URL is unreachable (${err.code ?? err.message})`),
     );
@@ -152,12 +152,12 @@ function probe(host: string): Promise<string | null> {
     }
     // node:https (and TLS) loaded here, when a tunnel is wanted, not at start-up.
     const { request } = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http');
-    const req = request(url, { method: 'GET', timeout: PROBE_TIMEOUT_MS });
+    const req = request(url, { method: 'GET' });
+    bounded(req, PROBE_TIMEOUT_MS);
     req.on('response', (res) => {
       res.resume();
       resolve(null);
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', (err: NodeJS.ErrnoException) => {
       const where = url.host;
       const reason =
@@ -310,6 +310,16 @@ class LocalTunnel extends EventEmitter implements Tunnel {
   }
 }
 
+/**
+ * Ends a request that has not finished within `ms`, answer included, with an ETIMEDOUT error. Not http's `timeout`
+ * option, which is the socket's idle time: a server sending a byte now and then would keep it from ever firing (a
+ * create request held open so, and the tunnel was never asked for again).
+ */
+function bounded(req: ClientRequest, ms: number): void {
+  const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no complete answer within ${ms / 1000} s`), { code: 'ETIMEDOUT' })), ms);
+  req.once('close', () => clearTimeout(timer));
+}
+
 const PUBLIC_URL_RE = /^https?:\/\/[\x21-\x7e]{1,2000}$/i;
 
 /** A server's words, fit for one terminal line: control and bidirectional characters shown as `?`, at most 200. */
@@ -332,13 +342,10 @@ function getJson(uri: string, done: (result: CreateResult) => void): { abort(): 
   let answered = false;
   const { request } = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http');
   const req = request(url, { method: 'GET', headers: { accept: 'application/json' } });
-  // The whole try, not the socket's idle time (http's `timeout`): a server that sends a byte now and then would keep
-  // an idle timeout from ever firing, and the tunnel from ever being asked for again.
-  const deadline = setTimeout(() => req.destroy(new Error(`no complete answer in ${CREATE_TIMEOUT_MS / 1000} s`)), CREATE_TIMEOUT_MS);
+  bounded(req, CREATE_TIMEOUT_MS);
   const once = (r: CreateResult): void => {
     if (answered) return;
     answered = true;
-    clearTimeout(deadline);
     done(r);
   };
   req.on('response', (res) => {
@@ -375,7 +382,6 @@ function getJson(uri: string, done: (result: CreateResult) => void): { abort(): 
   return {
     abort() {
       answered = true;
-      clearTimeout(deadline);
       req.destroy();
     },
   };
