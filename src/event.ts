@@ -207,6 +207,13 @@ function undoContentEncoding(body: Buffer, encoding: string): Buffer {
   }
 }
 
+/**
+ * Characters that must never reach a terminal as they are: C0 and C1 controls (escape sequences start with one) and
+ * the bidirectional overrides and isolates (they reorder what follows them on the line). Global: for `replace`. Here,
+ * where every part may import it: the printers (format/terminal.ts) and the tunnel server's words (tunnel.ts).
+ */
+export const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
 /** NUL, or many control characters, mean binary; text in another charset than UTF-8 is still text. */
 const CONTROL = /[\x01-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]/;
 const CONTROLS = new RegExp(CONTROL.source, 'g');

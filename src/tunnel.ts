@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
-import { TERMINAL_UNSAFE } from './format/unsafe.js';
+import { TERMINAL_UNSAFE } from './event.js';
 
 export const DEFAULT_TUNNEL_HOST = 'https://localtunnel.me';
 

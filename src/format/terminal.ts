@@ -1,9 +1,8 @@
 import { Chalk, type ChalkInstance } from 'chalk';
-import { type DecodedBody, type DeliveryResult, RESPONSE_KEEP, type WebhookEvent } from '../event.js';
+import { type DecodedBody, type DeliveryResult, RESPONSE_KEEP, TERMINAL_UNSAFE, type WebhookEvent } from '../event.js';
 import type { Printer, ReadyInfo, TunnelNotice } from './printer.js';
 import { coalesced } from './output.js';
 import { prettyJson } from './json-text.js';
-import { TERMINAL_UNSAFE } from './unsafe.js';
 import { type Piece, type Summary, deliveryStatus, formatClock, formatSize, joinPieces, summaryPieces, summaryText } from './summary.js';
 
 /**
