@@ -304,7 +304,7 @@ program
   .option('-v, --verbose', 'print headers and the whole body under each event')
   .addOption(withDefault('--max-body <size>', 'largest body accepted; larger ones get 413', parseSize, '10mb'))
   .addOption(forwardTimeout())
-  .option('--retries <n>', 'retries of an event the app answers 5xx/429 (backoff 1 s doubling to 30 s); an unreachable app is waited for', parseCount, 25)
+  .option('--retries <n>', 'retries of an event the app answers 5xx/429/408 or leaves unfinished (backoff 1 s doubling to 30 s); an unreachable app is waited for', parseCount, 25)
   .addOption(withDefault('--retry-delay <duration>', 'delay before the first retry; it doubles up to 30 s', parseDuration, '1s'))
   .option('--secret <[provider:]secret>', 'verify signatures with this secret (repeatable; also WEBHOOK_LISTEN_SECRET); provider: github, stripe, standard (svix), shopify, slack, generic', (v: string, prev: string[] = []) => [...prev, v])
   .option('--signature-header <name>', 'a header holding an HMAC-SHA256 of the body (hex or base64), checked with --secret')

@@ -1,17 +1,21 @@
 import type { DeliveryResult, EventLocation, WebhookEvent } from './event.js';
 import type { Deliverer } from './delivery.js';
 
-/** No HTTP answer at all: the app is down or unreachable, which holds every event for that target, in order. */
+/**
+ * No HTTP answer at all: the app is down or unreachable, which holds every event for that target, in order. An answer
+ * that began but did not end within --forward-timeout (INCOMPLETE) is the app's answer to this event, not an outage.
+ */
 export function isOutage(result: DeliveryResult): boolean {
-  return result.error !== undefined && result.error !== 'INVALID' && result.error !== 'TLS' && result.error !== 'CANCELLED';
+  const e = result.error;
+  return e !== undefined && e !== 'INVALID' && e !== 'TLS' && e !== 'CANCELLED' && e !== 'INCOMPLETE';
 }
 
 /**
- * Whether the app's answer asks for another try: 5xx, 429, 408. Anything else it answered is its final word (4xx,
+ * Whether the app's answer asks for another try: 5xx, 429, 408, or one that did not finish in time. Anything else it answered is its final word (4xx,
  * a redirect), and so is 508: a webhook-listen down the line saw its own event come back (a forward loop).
  */
 export function isRetryable(result: DeliveryResult): boolean {
-  if (result.error) return isOutage(result);
+  if (result.error) return result.error === 'INCOMPLETE' || isOutage(result);
   const s = result.status ?? 0;
   return (s >= 500 && s !== 508) || s === 429 || s === 408;
 }

@@ -87,6 +87,8 @@ export interface Forwarded {
   response?: ForwardResponse;
 }
 
+/** Our own code for an answer that came but did not end within --forward-timeout (see readAnswer). */
+const ANSWER_TIMEOUT = 'WL_ANSWER_TIMEOUT';
 /** Connecting is bounded by --forward-timeout too, but never waits longer than 10 s for a TCP connection. */
 const connectTimeoutMs = (timeoutMs: number): number => Math.min(timeoutMs, 10_000);
 
@@ -103,6 +105,8 @@ function describeError(err: unknown, url: string, timeoutMs: number): { error: s
     return { error: 'TLS', message: `${where} has a certificate this machine does not trust (${code}) — for a local self-signed one, add --insecure` };
   if (code === 'UND_ERR_CONNECT_TIMEOUT')
     return { error: 'TIMEOUT', message: `could not connect to ${where} within ${connectTimeoutMs(timeoutMs) / 1000}s — is the host right and up?` };
+  if (code === ANSWER_TIMEOUT)
+    return { error: 'INCOMPLETE', message: `the answer from ${where} did not finish within ${timeoutMs / 1000}s — is the target a streaming endpoint? (raise --forward-timeout)` };
   if (e.name === 'TimeoutError' || e.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
     return { error: 'TIMEOUT', message: `no answer from ${where} within ${timeoutMs / 1000}s — is your app stuck? (raise --forward-timeout)` };
   switch (code) {
@@ -146,8 +150,11 @@ const TLS_CODES = new Set([
  * Reads the app's answer, keeping the first RESPONSE_KEEP bytes and counting the rest. With 'data' events rather
  * than `for await`: an async iterator per delivery cost more than reading the usual few bytes.
  */
-function readAnswer(body: Readable, keepAll: boolean): Promise<{ kept: Buffer; size: number }> {
+function readAnswer(body: Readable, keepAll: boolean, withinMs: number): Promise<{ kept: Buffer; size: number }> {
   return new Promise((resolve, reject) => {
+    // The rest of --forward-timeout for the whole answer: undici's bodyTimeout is the time between two chunks, which an
+    // answer that never ends (a streaming endpoint given as the target) resets for ever, holding every later delivery.
+    const deadline = setTimeout(() => body.destroy(Object.assign(new Error('the answer did not finish in time'), { code: ANSWER_TIMEOUT })), Math.max(0, withinMs));
     const chunks: Buffer[] = [];
     let size = 0;
     let kept = 0;
@@ -162,11 +169,13 @@ function readAnswer(body: Readable, keepAll: boolean): Promise<{ kept: Buffer; s
     let ended = false;
     body.once('end', () => {
       ended = true;
+      clearTimeout(deadline);
       resolve({ kept: Buffer.concat(chunks, kept), size });
     });
     body.once('error', reject);
     // Destroyed without an error: what `for await` would have thrown.
     body.once('close', () => {
+      clearTimeout(deadline);
       if (!ended) reject(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
     });
   });
@@ -274,7 +283,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
           headersTimeout: options.timeoutMs,
           bodyTimeout: options.timeoutMs,
         });
-        const { kept, size } = await readAnswer(res.body, opts.keepResponse === true);
+        const { kept, size } = await readAnswer(res.body, opts.keepResponse === true, options.timeoutMs - (performance.now() - started));
         const headers: [string, string][] = [];
         for (const [k, v] of Object.entries(res.headers)) {
           if (v === undefined) continue;

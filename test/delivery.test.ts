@@ -333,3 +333,34 @@ test('forwarding loads undici’s client alone: Node’s own copy of undici is n
   assert.deepEqual(out.nodeUndici, []);
   assert.equal(out.slim, true, 'undici moved its files: loadHttpClient fell back to the whole package');
 });
+
+test('--forward-timeout bounds the whole attempt: an app that sends its answer a byte at a time, never finishing, is given up on and retried on its own while the events after it flow', { timeout: 30_000 }, async (t) => {
+  // An app's streaming endpoint (server-sent events, a hot-reload socket) as the target by mistake: the headers come,
+  // then a byte now and then for ever. undici's bodyTimeout is the time between chunks, which such an answer resets.
+  const drips = new Set<NodeJS.Timeout>();
+  const app = await startApp();
+  t.after(async () => {
+    for (const d of drips) clearInterval(d);
+    await app.close();
+  });
+  app.respondWith((r, res) => {
+    if (JSON.parse(r.body.toString()).seq !== 0) return void res.end('ok');
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const drip = setInterval(() => res.write(': still here\n'), 300);
+    drips.add(drip);
+    res.on('close', () => clearInterval(drip));
+  });
+  const wl = await startListening(['-f', app.url, '--forward-timeout', '2s', '--retry-delay', '10s']);
+  t.after(() => wl.cleanup());
+  const first = JSON.parse((await postJson(wl.url, numberedEvent(0))).text).id as string;
+  await postJson(wl.url, numberedEvent(1));
+  const started = Date.now();
+  await waitFor(() => deliveries(wl.cli, (r) => r.eventId === first).length > 0, 'the dripping answer given up on', 10_000);
+  const took = Date.now() - started;
+  const [gaveUp] = deliveries(wl.cli, (r) => r.eventId === first);
+  assert.equal(gaveUp!.error, 'INCOMPLETE');
+  assert.match(gaveUp!.message, /did not finish within 2s — is the target a streaming endpoint\?/);
+  assert.equal(gaveUp!.final, false, 'retried: the app may answer it in full next time');
+  assert.ok(took < 6_000, `given up on after ${took} ms (--forward-timeout 2s)`);
+  await waitFor(() => app.received.some((r) => JSON.parse(r.body.toString()).seq === 1), 'the next event at the app', 10_000);
+});
