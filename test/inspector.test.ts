@@ -1,10 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { startListening } from './helpers/cli.js';
 import { startTunnelScene } from './helpers/tunnel-scene.js';
 import { startApp } from './helpers/app.js';
 import { postJson, seedBytes, send, sha256 } from './helpers/http.js';
 import { hasChromium, launchBrowser } from './helpers/browser.js';
+import { freePort } from './helpers/net.js';
+import { waitFor } from './helpers/wait.js';
 
 const origin = (url: string): string => new URL(url).origin;
 
@@ -143,4 +146,66 @@ test('inspector: the app answer of each attempt, and Retry now / Cancel pending 
   await wl.cli.waitForOutput(/cancelled: /, 5_000, 'stderr');
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(app.received.length, 2, 'no more attempts after cancel');
+});
+
+test('a live-stream client that stops reading is dropped once 8 MB wait for it, instead of every event since kept in memory', { timeout: 60_000 }, async (t) => {
+  const wl = await startListening(['--inspect-port', '0']);
+  t.after(() => wl.cleanup());
+  const inspector = new URL(wl.ready.inspectorUrl as string);
+  // A client that reads the stream's head, then nothing (a paused `curl -N`, a frozen tab).
+  const socket = connect({ host: '127.0.0.1', port: Number(inspector.port) });
+  t.after(() => socket.destroy());
+  let received = 0;
+  let ended = false;
+  const head = new Promise<void>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      resolve();
+    });
+  });
+  socket.on('end', () => (ended = true));
+  socket.on('close', () => (ended = true));
+  socket.write(`GET /_webhook-listen/api/stream HTTP/1.1\r\nHost: ${inspector.host}\r\n\r\n`);
+  await head;
+  socket.pause();
+  // ~36 KB per list item (its 12 KB path three times): 1,000 events are ~36 MB, past the kernel's socket buffers
+  // (a few MB each way) and the 8 MB the listener keeps for a client.
+  const path = `/${'p'.repeat(12 * 1024)}`;
+  for (let i = 0; i < 1000; i++) {
+    const r = await send(`${wl.url}${path}?n=${i}`, { body: '{}', headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 200);
+  }
+  socket.resume();
+  await waitFor(() => ended, 'the stream ended by the listener', 20_000);
+  assert.ok(received < 30 * 1024 * 1024, `${(received / 1048576).toFixed(1)} MB came before the end, not every event`);
+  // The listener is fine and a new client is served.
+  const events = await send(`${inspector.origin}/_webhook-listen/api/events`, { method: 'GET' });
+  assert.equal(events.status, 200);
+  assert.equal(JSON.parse(events.text).total, 1000);
+});
+
+test('inspector after the listener restarts: the page reconnects and shows the events it missed meanwhile', { skip: !hasChromium() && 'no /usr/bin/chromium' }, async (t) => {
+  const port = await freePort();
+  const first = await startListening(['--inspect-port', String(port)]);
+  const browser = await launchBrowser();
+  let second: Awaited<ReturnType<typeof startListening>> | undefined;
+  t.after(async () => {
+    await browser.close();
+    await second?.cleanup();
+    await first.cleanup();
+  });
+  const page = await browser.newPage();
+  page.setDefaultTimeout(10_000);
+  await page.goto(first.ready.inspectorUrl as string);
+  await page.waitForSelector('#live.on');
+  const before = JSON.parse((await postJson(first.url, seedBytes())).text).id as string;
+  await page.locator(`#events li[data-id="${before}"]`).waitFor();
+  assert.equal(await first.cli.stop('SIGINT'), 0);
+  await page.waitForSelector('#live.off');
+  // Same store, same inspector port; an event before the page's EventSource is back (it retries after ~3 s).
+  second = await startListening(['--inspect-port', String(port)], { store: first.store });
+  const missed = JSON.parse((await postJson(second.url, seedBytes())).text).id as string;
+  await page.waitForSelector('#live.on', { timeout: 15_000 });
+  await page.locator(`#events li[data-id="${missed}"]`).waitFor();
+  assert.equal(await page.locator(`#events li[data-id="${before}"]`).count(), 1, 'the earlier event still listed once');
 });

@@ -82,6 +82,8 @@ export function listItem(event: ListedEvent, summary: Summary, deliveries: Deliv
   };
 }
 
+/** What a live-stream client may fall behind by, queued in this process, before it is dropped (see push()). */
+const STREAM_BACKLOG_MAX = 8 * 1024 * 1024;
 /** Text bodies up to this size come with the detail; larger ones are fetched on demand (`/text`). */
 const PREVIEW_CHARS = 64 * 1024;
 /** Bodies up to this size can be edited as text before a replay. */
@@ -298,8 +300,21 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       else res.end();
     });
   });
+  /**
+   * Writes to one live-stream client, or drops it once this much is queued for it in this process: a page or a paused
+   * `curl` that stopped reading would otherwise keep every event since in memory. A dropped page reconnects and
+   * reloads its list (app.js).
+   */
+  const push = (c: ServerResponse, text: string): void => {
+    if (c.writableLength > STREAM_BACKLOG_MAX) {
+      clients.delete(c);
+      c.destroy();
+      return;
+    }
+    c.write(text);
+  };
   const heartbeat = setInterval(() => {
-    for (const c of clients) c.write(': ping\n\n');
+    for (const c of clients) push(c, ': ping\n\n');
   }, 15_000);
   heartbeat.unref();
 
@@ -332,7 +347,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const RECENT_MAX = 1000;
   const broadcast = (type: string, data: unknown): void => {
     const text = `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
-    for (const c of clients) c.write(text);
+    for (const c of clients) push(c, text);
   };
   let closing: Promise<void> | undefined;
   return {

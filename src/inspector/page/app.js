@@ -499,9 +499,14 @@ function renderTunnel(status) {
 function connect() {
   const live = $('#live');
   const source = new EventSource(`${API}/stream`);
+  let opened = false;
   source.onopen = () => {
     live.textContent = 'live';
     live.className = 'live on';
+    // Back after a gap (the listener restarted, or dropped this page for falling behind): what came meanwhile was
+    // never pushed, so the list is asked for again.
+    if (opened) load();
+    opened = true;
   };
   source.onerror = () => {
     live.textContent = 'reconnecting…';
