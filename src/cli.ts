@@ -251,6 +251,15 @@ function stopOnSignals(printer: Printer): { attach(session: { shutdown(): Promis
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // The program reading the output exited (`| head`, a crashed `| jq`): a clean stop, said, rather than an exit that
+  // leaves this listener's claims on owed deliveries to lapse before the next start can resume them.
+  let closed = false;
+  stdoutClosed = () => {
+    if (closed) return;
+    closed = true;
+    process.stderr.write('stopping: the output was closed (the program reading it exited)\n');
+    stop();
+  };
   return {
     starting: starting.signal,
     attach(s) {
@@ -281,9 +290,10 @@ function withDefault(flags: string, description: string, parse: (v: string) => n
 const forwardTimeout = (): Option =>
   withDefault('--forward-timeout <duration>', 'give up on one attempt when the app has not answered within this long', parseDuration, '30s');
 
-// A closed pipe (| head) ends output quietly rather than with a stack trace.
+// A closed pipe (| head) ends output quietly rather than with a stack trace; a listener stops as on ^C (stopOnSignals).
+let stdoutClosed = (): void => process.exit(0);
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
+  if (err.code === 'EPIPE') stdoutClosed();
 });
 
 const program = new Command();

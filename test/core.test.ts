@@ -395,3 +395,21 @@ test('terminal output: a line after a quiet spell is written in the same turn; l
   await turn();
   assert.equal(writes.length, before + 1, 'a pause resets the wait');
 });
+
+test('the program reading the output exits (| head): the listener says so on stderr and stops cleanly, exit 0', async (t) => {
+  const { dir, cleanup } = tempDir();
+  const cli = runCli(['--no-tunnel', '--no-inspect', '--no-color', '--port', '0', '--store', dir, '-f', 'http://127.0.0.1:9/down']);
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    cleanup();
+  });
+  const [, port] = await cli.waitForOutput(/Listening +http:\/\/127\.0\.0\.1:(\d+)/);
+  await cli.waitForOutput(/Waiting for events/);
+  // The reading end of the pipe goes away, as when `head -3` has its lines.
+  cli.child.stdout!.destroy();
+  const reply = await postJson(`http://127.0.0.1:${port}/`, seedBytes());
+  assert.equal(reply.status, 200, 'the event that finds the pipe closed is still kept and answered');
+  assert.equal(await cli.exited, 0);
+  assert.match(cli.stderr, /stopping: the output was closed \(the program reading it exited\)/);
+  assert.match(cli.stderr, /stopped: 1 received, 0 delivered, 1 still pending \(delivered on the next start\)/, 'the clean stop, with its summary');
+});
