@@ -310,7 +310,7 @@ program
   .option('--path <path>', 'accept events only on this path; other paths get 404', parsePath)
   .option('--events <names>', 'show and forward only these event names (comma-separated); others are still stored', parseNames)
   .option('--passthrough', "answer the sender with the first target's real response instead of an immediate 200")
-  .option('--json', 'print one JSON record per line (ready, event, delivery, tunnel) on stdout')
+  .option('--json', 'print one JSON record per line (ready, event, delivery, tunnel, ignored, refused, dropped) on stdout')
   .option('-v, --verbose', 'print headers and the whole body under each event')
   .addOption(withDefault('--max-body <size>', 'largest body accepted; larger ones get 413', parseSize, '10mb'))
   .addOption(forwardTimeout())

@@ -4,10 +4,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { runCli, startListening, tempDir } from './helpers/cli.js';
+import { run, runCli, startListening, tempDir } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
 import { postJson, seedBytes, send, sha256 } from './helpers/http.js';
 import { storeRecords as storedLines } from './helpers/store.js';
+import { waitFor } from './helpers/wait.js';
 import { RecentIds, isoTime, newEventId } from '../src/event.js';
 import { WRITE_EVERY_MS, coalesced } from '../src/format/output.js';
 
@@ -412,4 +413,34 @@ test('the program reading the output exits (| head): the listener says so on std
   assert.equal(await cli.exited, 0);
   assert.match(cli.stderr, /stopping: the output was closed \(the program reading it exited\)/);
   assert.match(cli.stderr, /stopped: 1 received, 0 delivered, 1 still pending \(delivered on the next start\)/, 'the clean stop, with its summary');
+});
+
+test('--json read by nothing for a while (a paused pager): records past 16 MB queued are dropped and counted, not kept in memory; every event is stored', { timeout: 60_000 }, async (t) => {
+  const { dir, cleanup } = tempDir();
+  const cli = runCli(['--json', '--no-tunnel', '--no-inspect', '--port', '0', '--store', dir]);
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    cleanup();
+  });
+  const ready = await cli.waitForRecord((r) => r.type === 'ready', 'the ready record');
+  // The reader stops: the pipe fills (64 KB), then the listener's own queue.
+  cli.child.stdout!.pause();
+  const body = Buffer.from(JSON.stringify({ event: 'newMessage', pad: 'x'.repeat(1024 * 1024) }));
+  for (let i = 0; i < 40; i++) {
+    const reply = await send(`${ready.listenUrl}/`, { body, headers: { 'content-type': 'application/json' } });
+    assert.equal(reply.status, 200, 'kept and answered while nothing reads the output');
+  }
+  cli.child.stdout!.resume();
+  // Looked for in the text (every record is ~1 MB: parsing them all at each poll is slow, and a failure would print them).
+  const found = await waitFor(() => /^\{"type":"dropped".*$/m.exec(cli.stdout)?.[0], 'the record saying what was dropped', 20_000);
+  const note = JSON.parse(found) as { records: number; message: string };
+  assert.ok(note.records > 0 && note.records < 40, `${note.records} dropped`);
+  assert.match(note.message, /records not written: nothing read the output for a while \(every event is in the store/);
+  // ~40 MB of records were made; at most the 16 MB queue and the pipe's share of them reached the reader.
+  assert.ok(cli.stdout.length < 24 * 1024 * 1024, `${(cli.stdout.length / 1048576).toFixed(1)} MB written`);
+  // Output flows again after the note.
+  await send(`${ready.listenUrl}/`, { body: '{"event":"after"}', headers: { 'content-type': 'application/json' } });
+  await waitFor(() => /"event":"after"/.test(cli.stdout.slice(-4096)), 'the next event record', 10_000);
+  const listed = await run(['events', '-n', '0', '--store', dir, '--json']);
+  assert.equal(listed.stdout.trim().split('\n').length, 41, 'every event is in the store');
 });

@@ -55,7 +55,10 @@ function write(stream: { write(text: string): unknown }, record: Record<string, 
  * among them, so `webhook-listen --json | jq …` still shows a person where to paste it).
  */
 export function createJsonPrinter(stdout: NodeJS.WritableStream, err: NodeJS.WritableStream): Printer {
-  const out = coalesced(stdout);
+  const out = coalesced(stdout, {
+    dropped: (n) =>
+      recordLine({ type: 'dropped', records: n, message: `${n} records not written: nothing read the output for a while (every event is in the store: webhook-listen events --json)` }) + '\n',
+  });
   return {
     flush() {
       out.flush();

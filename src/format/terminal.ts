@@ -204,7 +204,9 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
     spinner = undefined;
     options.err.write('\r\x1b[K');
   };
-  const out = coalesced(options.out);
+  const out = coalesced(options.out, {
+    dropped: (n) => c.yellow(`… ${n} ${n === 1 ? 'line' : 'lines'} not shown: nothing read the output for a while (every event is in the store: webhook-listen events)`) + '\n',
+  });
   const line = (stream: NodeJS.WritableStream, text: string): void => {
     clearSpinner();
     if (stream === options.out) out.write(text + '\n');
