@@ -11,8 +11,9 @@ export function isOutage(result: DeliveryResult): boolean {
 }
 
 /**
- * Whether the app's answer asks for another try: 5xx, 429, 408, or one that did not finish in time. Anything else it answered is its final word (4xx,
- * a redirect), and so is 508: a webhook-listen down the line saw its own event come back (a forward loop).
+ * Whether the app's answer asks for another try: 5xx, 429, 408, or an answer that did not finish in time. Anything
+ * else it answered is its final word (4xx, a redirect), and so is 508: a webhook-listen down the line saw its own event
+ * come back (a forward loop).
  */
 export function isRetryable(result: DeliveryResult): boolean {
   if (result.error) return result.error === 'INCOMPLETE' || isOutage(result);
