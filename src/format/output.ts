@@ -7,6 +7,12 @@ export const WRITE_EVERY_MS = 10;
  */
 export const OUTPUT_BACKLOG_MAX = 16 * 1024 * 1024;
 
+/**
+ * A monotonic clock in ms, without the `performance` global: its first use loads node's perf_hooks internals (~0.5 ms
+ * before the banner could be written).
+ */
+const monotonicMs = (): number => process.uptime() * 1000;
+
 export interface CoalescedOptions {
   everyMs?: number;
   backlogMax?: number;
@@ -44,7 +50,7 @@ export function coalesced(stream: NodeJS.WritableStream, options: CoalescedOptio
     }
     const text = pending.length === 1 ? pending[0]! : pending.join('');
     pending = [];
-    lastWrite = performance.now();
+    lastWrite = monotonicMs();
     stream.write(text);
   };
   /** The queue went out: say what was dropped, before the lines that follow. */
@@ -59,7 +65,7 @@ export function coalesced(stream: NodeJS.WritableStream, options: CoalescedOptio
       pending.push(text);
       if (scheduled) return;
       scheduled = true;
-      const wait = lastWrite + everyMs - performance.now();
+      const wait = lastWrite + everyMs - monotonicMs();
       if (wait <= 0) setImmediate(flush);
       else timer = setTimeout(flush, wait);
     },
