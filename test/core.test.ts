@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { run, runCli, startListening, tempDir } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
@@ -447,4 +448,27 @@ test('--json read by nothing for a while (a paused pager): records past 16 MB qu
   await waitFor(() => /"event":"after"/.test(cli.stdout.slice(-4096)), 'the next event record', 10_000);
   const listed = await run(['events', '-n', '0', '--store', dir, '--json']);
   assert.equal(listed.stdout.trim().split('\n').length, 41, 'every event is in the store');
+});
+
+test('node modules loaded by the time the banner is written: none of those start-up has no use for (fs/promises, perf_hooks, v8, Node’s undici)', async (t) => {
+  const { dir, cleanup } = tempDir();
+  const list = join(dir, 'modules.json');
+  // A preload that notes node's module list when the banner's last line is written (before anything scheduled after it).
+  const preload = `data:text/javascript,${encodeURIComponent(`
+    const fs = process.getBuiltinModule('node:fs');
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (chunk, ...rest) => {
+      if (String(chunk).includes('Waiting for events') && !fs.existsSync(${JSON.stringify(list)})) fs.writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList));
+      return write(chunk, ...rest);
+    };`)}`;
+  const cli = runCli(['--no-tunnel', '--port', '0', '--inspect-port', '0', '--store', join(dir, 'store')], { NODE_OPTIONS: `--import=${preload}` });
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    cleanup();
+  });
+  await cli.waitForOutput(/Waiting for events/);
+  const modules = JSON.parse(readFileSync(list, 'utf8')) as string[];
+  assert.ok(modules.includes('NativeModule sqlite'), 'the list is from the listener, store open');
+  const unwanted = modules.filter((m) => /^NativeModule (fs\/promises|internal\/perf\/performance|perf_hooks|v8|internal\/deps\/undici\/undici|readline)$/.test(m));
+  assert.deepEqual(unwanted, []);
 });
