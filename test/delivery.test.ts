@@ -363,4 +363,11 @@ test('--forward-timeout bounds the whole attempt: an app that sends its answer a
   assert.equal(gaveUp!.final, false, 'retried: the app may answer it in full next time');
   assert.ok(took < 6_000, `given up on after ${took} ms (--forward-timeout 2s)`);
   await waitFor(() => app.received.some((r) => JSON.parse(r.body.toString()).seq === 1), 'the next event at the app', 10_000);
+
+  // With --passthrough the sender waits for the app's answer: it gets a 502 saying the answer did not finish.
+  const pass = await startListening(['-f', app.url, '--forward-timeout', '1s', '--passthrough']);
+  t.after(() => pass.cleanup());
+  const relayed = await postJson(pass.url, numberedEvent(0));
+  assert.equal(relayed.status, 502);
+  assert.match(relayed.text, /^webhook-listen got no complete answer from http:\/\/127\.0\.0\.1:\d+: the answer from .* did not finish within 1s/);
 });

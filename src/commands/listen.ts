@@ -314,7 +314,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
         return {
           status: 502,
           headers: { 'content-type': 'text/plain; charset=utf-8' },
-          body: `webhook-listen could not reach ${first}: ${result.message ?? result.error}\n`,
+          body: `webhook-listen ${result.error === 'INCOMPLETE' ? 'got no complete answer from' : 'could not reach'} ${first}: ${result.message ?? result.error}\n`,
         };
       return {
         status: response.status,
