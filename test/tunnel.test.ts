@@ -350,3 +350,20 @@ test('a tunnel server that answers the create request a byte at a time, never fi
   const reply = await send(`${server.url}/hook`, { body: seedBytes(), headers: { host: hostFor(id, server), 'content-type': 'application/json' } });
   assert.equal(reply.status, 200);
 });
+
+test('--on-url output is relayed line by line: a line the command writes in two pieces is one line, and a last line without a newline is shown', async (t) => {
+  const server = await startLtServer();
+  const { dir, cleanup } = tempDir();
+  const command = `printf 'registering '; sleep 0.3; printf '%s done\\n' "$WEBHOOK_LISTEN_URL"; printf 'no newline at the end'`;
+  const cli = startTunnelled(server, ['--on-url', command], dir);
+  t.after(async () => {
+    await cli.stop('SIGKILL');
+    await server.stop();
+    cleanup();
+  });
+  await cli.waitForOutput(/on-url │ no newline at the end/, 15_000, 'stderr');
+  const relayed = cli.stderr.split('\n').filter((l) => l.includes('on-url │')).map((l) => l.slice(l.indexOf('on-url │')));
+  assert.equal(relayed.length, 2, relayed.join('\n'));
+  assert.match(relayed[0]!, /^on-url │ registering http:\/\/\S+ done$/);
+  assert.equal(relayed[1], 'on-url │ no newline at the end');
+});
