@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import type { Readable } from 'node:stream';
 import type { Agent } from 'undici';
 import { type AppResponse, type DeliveryResult, RESPONSE_KEEP, type WebhookEvent, headerValue, isoTime } from './event.js';
 
@@ -146,41 +145,6 @@ const TLS_CODES = new Set([
   'CERT_NOT_YET_VALID',
 ]);
 
-/**
- * Reads the app's answer, keeping the first RESPONSE_KEEP bytes and counting the rest. With 'data' events rather
- * than `for await`: an async iterator per delivery cost more than reading the usual few bytes.
- */
-function readAnswer(body: Readable, keepAll: boolean, withinMs: number): Promise<{ kept: Buffer; size: number }> {
-  return new Promise((resolve, reject) => {
-    // The rest of --forward-timeout for the whole answer: undici's bodyTimeout is the time between two chunks, which an
-    // answer that never ends (a streaming endpoint given as the target) resets for ever, holding every later delivery.
-    const deadline = setTimeout(() => body.destroy(Object.assign(new Error('the answer did not finish in time'), { code: ANSWER_TIMEOUT })), Math.max(0, withinMs));
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let kept = 0;
-    body.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (keepAll || kept < RESPONSE_KEEP) {
-        const part = keepAll ? chunk : chunk.subarray(0, RESPONSE_KEEP - kept);
-        chunks.push(part);
-        kept += part.length;
-      }
-    });
-    let ended = false;
-    body.once('end', () => {
-      ended = true;
-      clearTimeout(deadline);
-      resolve({ kept: Buffer.concat(chunks, kept), size });
-    });
-    body.once('error', reject);
-    // Destroyed without an error: what `for await` would have thrown.
-    body.once('close', () => {
-      clearTimeout(deadline);
-      if (!ended) reject(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-    });
-  });
-}
-
 /** The part of an answer kept with the delivery: text when it is UTF-8, else base64. */
 export function appResponse(headers: [string, string][], kept: Buffer, size: number): AppResponse {
   const body = kept.subarray(0, RESPONSE_KEEP);
@@ -194,19 +158,117 @@ export function appResponse(headers: [string, string][], kept: Buffer, size: num
   return out;
 }
 
+/** What one attempt got back: the app's status, its headers (names in lower case, in the order sent) and its answer. */
+interface Answer {
+  status: number;
+  headers: [string, string][];
+  /** The first RESPONSE_KEEP bytes, or all of them when asked to keep the whole answer (passthrough). */
+  kept: Buffer;
+  /** The whole answer's length. */
+  size: number;
+}
+
+interface SendOptions {
+  method: string;
+  headers: string[];
+  body: Buffer | undefined;
+  keepAll: boolean;
+  /** The whole attempt: the headers within it (undici's headersTimeout), then the body within what is left. */
+  timeoutMs: number;
+}
+
 /** The parts of undici a delivery uses. */
 interface HttpClient {
   Agent: typeof import('undici').Agent;
   errors: typeof import('undici').errors;
-  request: typeof import('undici').request;
+  /** The request's origin and path, or undici's InvalidArgumentError for a URL it cannot send to. */
+  parseURL(url: string): URL;
+}
+
+/**
+ * One request through undici's dispatcher, with a handler of our own rather than undici's `request()`: that one
+ * wraps every answer in a Readable stream and an async resource, and turns it into promises we then read back as
+ * events — under callgrind, most of what a forwarded event cost on top of a stored one (BENCHMARKS.md). Rejects with
+ * undici's error, or one whose code is ANSWER_TIMEOUT when the answer came but did not end in time.
+ */
+function send(client: HttpClient, agent: Agent, url: string, o: SendOptions): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const u = client.parseURL(url);
+    let abort: ((err: Error) => void) | undefined;
+    let deadline: NodeJS.Timeout | undefined;
+    let status = 0;
+    let headers: [string, string][] | undefined;
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let size = 0;
+    let done = false;
+    const finish = (err: Error | undefined): void => {
+      if (done) return;
+      done = true;
+      if (deadline) clearTimeout(deadline);
+      if (err) reject(err);
+      else if (headers) resolve({ status, headers, kept: Buffer.concat(chunks, kept), size });
+      else reject(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    };
+    const handler = {
+      onConnect(abortIt: (err: Error) => void): void {
+        abort = abortIt;
+      },
+      onHeaders(statusCode: number, raw: Buffer[]): boolean {
+        if (statusCode < 200) return true; // 1xx: the answer is still to come
+        status = statusCode;
+        headers = [];
+        for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i]!.toString('latin1').toLowerCase(), raw[i + 1]!.toString('latin1')]);
+        // The rest of --forward-timeout for the body: undici's bodyTimeout is the time between two chunks, which an
+        // answer that never ends (a streaming endpoint given as the target) resets for ever, holding every later delivery.
+        const rest = Math.max(0, o.timeoutMs - (performance.now() - started));
+        deadline = setTimeout(() => {
+          const err = Object.assign(new Error('the answer did not finish in time'), { code: ANSWER_TIMEOUT });
+          abort?.(err);
+          finish(err);
+        }, rest);
+        return true;
+      },
+      onData(chunk: Buffer): boolean {
+        size += chunk.length;
+        if (o.keepAll || kept < RESPONSE_KEEP) {
+          const part = o.keepAll ? chunk : chunk.subarray(0, RESPONSE_KEEP - kept);
+          chunks.push(part);
+          kept += part.length;
+        }
+        return true;
+      },
+      onComplete(): void {
+        finish(undefined);
+      },
+      onError(err: Error): void {
+        finish(err);
+      },
+    };
+    agent.dispatch(
+      {
+        origin: u.origin,
+        path: u.search ? `${u.pathname}${u.search}` : u.pathname,
+        method: o.method as 'POST',
+        headers: o.headers,
+        body: o.body,
+        // undici's own timers, not AbortSignal.timeout(): on Node 20 that one halved forwarding throughput
+        // (3,100 vs 5,700 req/s, 32 in flight, bench notes in BENCHMARKS.md). Connecting is bounded by the agent.
+        headersTimeout: o.timeoutMs,
+        bodyTimeout: o.timeoutMs,
+      },
+      handler as unknown as Parameters<Agent['dispatch']>[1],
+    );
+  });
 }
 
 /**
  * undici's index loads everything it has (fetch, WebSocket, EventSource, caches, mocks), and its cookie code reads
  * `globalThis.Headers`, which makes Node load its own bundled copy of undici as well: 14 MB of RSS and ~45 ms of the
- * first delivery's wait, for code a delivery never runs. So the four files a delivery needs are required alone
+ * first delivery's wait, for code a delivery never runs. So the three files a delivery needs are required alone
  * (undici has no `exports` map, so these paths can be required). Should a later undici move them, the index is loaded
- * instead: slower, same behaviour. `request` is undici's own top-level wrapper, for an absolute URL and a dispatcher.
+ * instead: slower, same behaviour.
  */
 export async function loadHttpClient(): Promise<HttpClient & { slim: boolean }> {
   try {
@@ -214,17 +276,17 @@ export async function loadHttpClient(): Promise<HttpClient & { slim: boolean }> 
     const Agent = load('undici/lib/dispatcher/agent.js') as HttpClient['Agent'];
     const errors = load('undici/lib/core/errors.js') as HttpClient['errors'];
     const { parseURL } = load('undici/lib/core/util.js') as { parseURL(url: string): URL };
-    const dispatch = load('undici/lib/api/api-request.js') as (this: unknown, opts: object) => ReturnType<HttpClient['request']>;
-    if (typeof Agent !== 'function' || typeof errors.InvalidArgumentError !== 'function' || typeof parseURL !== 'function' || typeof dispatch !== 'function')
+    if (typeof Agent !== 'function' || typeof Agent.prototype.dispatch !== 'function' || typeof errors.InvalidArgumentError !== 'function' || typeof parseURL !== 'function')
       throw new Error('undici changed its layout');
-    const request = ((url: string, opts: { dispatcher: unknown; method: string }) => {
-      const u = parseURL(url);
-      return dispatch.call(opts.dispatcher, { ...opts, origin: u.origin, path: u.search ? `${u.pathname}${u.search}` : u.pathname });
-    }) as unknown as HttpClient['request'];
-    return { Agent, errors, request, slim: true };
+    return { Agent, errors, parseURL, slim: true };
   } catch {
-    const { Agent, errors, request } = await import('undici');
-    return { Agent, errors, request, slim: false };
+    const { Agent, errors } = await import('undici');
+    const parseURL = (url: string): URL => {
+      const u = new URL(url);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new errors.InvalidArgumentError('Invalid URL protocol: the URL must start with `http:` or `https:`.');
+      return u;
+    };
+    return { Agent, errors, parseURL, slim: false };
   }
 }
 
@@ -255,7 +317,8 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     },
     async deliver(event, target, attempt, opts = {}) {
       // No await once loaded, so the request is dispatched before deliver() returns (passthrough overlaps on it).
-      const { Agent, errors, request } = undiciLoaded ?? (await loadUndici());
+      const client = undiciLoaded ?? (await loadUndici());
+      const { Agent, errors } = client;
       agent ??= new Agent({
         keepAliveTimeout: 4_000,
         connections: 16,
@@ -273,36 +336,28 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       try {
         url = targetUrl(target, event);
         const hasBody = event.method !== 'GET' && event.method !== 'HEAD';
-        const res = await request(url, {
-          method: event.method as 'POST',
+        const res = await send(client, agent, url, {
+          method: event.method,
           headers: forwardHeaders(event, [...(options.headers ?? []), ...(opts.extraHeaders ?? [])]),
           body: hasBody || event.body.length > 0 ? event.body : undefined,
-          dispatcher: agent,
-          // undici's own timers, not AbortSignal.timeout(): on Node 20 that one halved forwarding throughput
-          // (3,100 vs 5,700 req/s, 32 in flight, bench notes in BENCHMARKS.md). Connecting is bounded by the agent.
-          headersTimeout: options.timeoutMs,
-          bodyTimeout: options.timeoutMs,
+          keepAll: opts.keepResponse === true,
+          timeoutMs: options.timeoutMs,
         });
-        const { kept, size } = await readAnswer(res.body, opts.keepResponse === true, options.timeoutMs - (performance.now() - started));
-        const headers: [string, string][] = [];
-        for (const [k, v] of Object.entries(res.headers)) {
-          if (v === undefined) continue;
-          for (const one of Array.isArray(v) ? v : [v]) headers.push([k, one]);
-        }
+        const { headers, kept, size } = res;
         const result: DeliveryResult = {
           ...base,
           url,
           final: true,
-          status: res.statusCode,
+          status: res.status,
           durationMs: Math.round(performance.now() - started),
           at: isoTime(Date.now()),
           response: appResponse(headers, kept, size),
         };
-        if (res.statusCode >= 300 && res.statusCode < 400) {
+        if (res.status >= 300 && res.status < 400) {
           const location = headers.find(([k]) => k === 'location')?.[1];
           result.message = `the app redirected${location ? ` to ${location}` : ''} — webhooks are not followed through redirects; forward to ${location ? 'that URL' : 'the final URL'} instead`;
         }
-        return opts.keepResponse ? { result, response: { status: res.statusCode, headers, body: kept } } : { result };
+        return opts.keepResponse ? { result, response: { status: res.status, headers, body: kept } } : { result };
       } catch (err) {
         const { error, message } =
           err instanceof errors.InvalidArgumentError

@@ -134,6 +134,36 @@ test('--passthrough relays the app’s status, headers and body (201 and 500), a
   assert.equal(events.length, 3, 'every request was still recorded');
 });
 
+test('--passthrough relays an answer that comes after a 103 Early Hints, with a header sent twice (two cookies) and the names as sent', async (t) => {
+  const app = await startApp();
+  const wl = await startListening(['--passthrough', '-f', app.url]);
+  t.after(async () => {
+    await wl.cleanup();
+    await app.close();
+  });
+  app.respondWith((_r, res) => {
+    res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+    res.setHeader('Set-Cookie', ['a=1; Path=/', 'b=2; Path=/']);
+    res.setHeader('X-App-Thing', 'yes');
+    res.writeHead(202, { 'content-type': 'text/plain' });
+    res.end('accepted');
+  });
+  const reply = await postJson(wl.url, seedBytes());
+  assert.equal(reply.status, 202);
+  assert.equal(reply.text, 'accepted');
+  assert.deepEqual(reply.headers['set-cookie'], ['a=1; Path=/', 'b=2; Path=/']);
+  assert.equal(reply.headers['x-app-thing'], 'yes');
+  assert.equal(reply.headers.link, undefined, 'the 103 is not the answer');
+  const delivery = await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.status === 202, 'the delivery');
+  const kept = (delivery as { response?: { headers: [string, string][]; body?: string } }).response;
+  assert.ok(kept, JSON.stringify(delivery));
+  assert.deepEqual(
+    kept.headers.filter(([k]) => k === 'set-cookie').map(([, v]) => v),
+    ['a=1; Path=/', 'b=2; Path=/'],
+  );
+  assert.equal(kept.body, 'accepted');
+});
+
 test('--path: other paths get 404, are shown as ignored and not stored', async (t) => {
   const wl = await startListening(['--path', '/my/webhook/url']);
   t.after(() => wl.cleanup());
