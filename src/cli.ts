@@ -42,6 +42,9 @@ export function parseSize(value: string): number {
   return Math.floor(Number(m[1]) * unit);
 }
 
+/** The longest setTimeout() waits: 2^31 - 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function parseDuration(value: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/i.exec(value.trim());
   if (!m) throw new InvalidArgumentError('expected a duration like 500ms, 30s or 2m.');
@@ -49,6 +52,8 @@ export function parseDuration(value: string): number {
   const unit = (m[2] ?? 's').toLowerCase();
   const ms = unit === 'ms' ? n : unit === 'm' ? n * 60_000 : n * 1000;
   if (ms <= 0) throw new InvalidArgumentError('must be more than zero.');
+  // Past this, node's timers fire after 1 ms (with a warning): a "no timeout" of 99999m gave up on every answer.
+  if (Math.round(ms) > MAX_TIMER_MS) throw new InvalidArgumentError('must be at most 35791m (about 24 days), the longest a timer can wait.');
   return Math.round(ms);
 }
 

@@ -184,6 +184,23 @@ test('usage slips: a bare port with a path, a host of digits, a tunnel host with
   }
 });
 
+test('a duration longer than a timer can wait (--forward-timeout 99999m, meant as "no timeout") is refused, not taken as 1 ms', { timeout: 20_000 }, async () => {
+  // Node's setTimeout fires after 1 ms for anything past 2^31 - 1 ms: every answer would have been given up on at once.
+  const { dir, cleanup } = tempDir();
+  try {
+    for (const flag of ['--forward-timeout', '--retry-delay']) {
+      const r = await run(['--no-tunnel', '--no-inspect', '--port', '0', '--store', dir, '-f', 'http://127.0.0.1:9/', flag, '99999m']);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /must be at most 35791m \(about 24 days\)/);
+      assert.doesNotMatch(r.stderr, /TimeoutOverflowWarning/);
+    }
+    const edge = await run(['--no-tunnel', '--no-inspect', '--port', '0', '--store', dir, '-f', 'http://127.0.0.1:9/', '--forward-timeout', '35792m']);
+    assert.equal(edge.code, 2);
+  } finally {
+    cleanup();
+  }
+});
+
 test('forward-loop headers stuffed with ids (60 KB of Webhook-Listen-Via) that this listener never gave out: answered 200, not taken for loops', async (t) => {
   const wl = await startListening([]);
   t.after(() => wl.cleanup());
