@@ -269,6 +269,25 @@ test('send: every kind reaches the app and renders through the core summary line
   }
 });
 
+test('send --set takes __proto__ and constructor as keys of the JSON like any other', async (t) => {
+  const wl = await startListening([]);
+  const { dir, cleanup } = tempDir();
+  t.after(async () => {
+    await wl.cleanup();
+    cleanup();
+  });
+  const file = join(dir, 'data.json');
+  writeFileSync(file, '{"a":1}');
+  const r = await run(['send', '--data', file, '--set', '__proto__.x=1', '--set', 'constructor=2', '--set', 'b.c=3', '--to', wl.url]);
+  assert.equal(r.code, 0, r.stderr);
+  const event = await wl.cli.waitForRecord((x) => x.type === 'event', 'the sent event');
+  const body = event.body as Record<string, unknown>;
+  assert.deepEqual(Object.keys(body), ['a', '__proto__', 'constructor', 'b']);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(body, '__proto__')?.value, { x: 1 });
+  assert.equal(body.constructor, 2);
+  assert.deepEqual(body.b, { c: 3 });
+});
+
 test('a 0.1.0 NDJSON store is imported once (a torn line skipped), its files kept as *.imported, its pending deliveries resumed', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);

@@ -38,13 +38,18 @@ function parseSet(assignment: string): { path: string[]; value: unknown } {
 }
 
 function applySet(target: Record<string, unknown>, path: string[], value: unknown): void {
+  // Own properties only, defined rather than assigned: a key named __proto__ or constructor is a key of the JSON like
+  // any other (it was silently lost, and `--set __proto__.x=1` set x on every object of the process).
+  const put = (node: Record<string, unknown>, key: string, v: unknown): void => {
+    Object.defineProperty(node, key, { value: v, enumerable: true, writable: true, configurable: true });
+  };
   let node: Record<string, unknown> = target;
   for (const key of path.slice(0, -1)) {
-    const next = node[key];
-    if (typeof next !== 'object' || next === null) node[key] = {};
+    const next = Object.hasOwn(node, key) ? node[key] : undefined;
+    if (typeof next !== 'object' || next === null) put(node, key, {});
     node = node[key] as Record<string, unknown>;
   }
-  node[path.at(-1)!] = value;
+  put(node, path.at(-1)!, value);
 }
 
 /** Builds the body to send: a sample (its content type and sender taken from --set first), or --data, then --set. */
