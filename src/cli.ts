@@ -31,7 +31,15 @@ function parsePort(value: string): number {
 
 function parseCount(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number, like 10.');
-  return Number(value);
+  return wholeCount(value);
+}
+
+/**
+ * A count as given, digits only: one past what a double holds exactly means "all of them" (SQLite refused
+ * `-n 99999999999999999999` as a LIMIT with "datatype mismatch", said as if the store were broken).
+ */
+function wholeCount(digits: string): number {
+  return Math.min(Number(digits), Number.MAX_SAFE_INTEGER);
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
@@ -457,7 +465,7 @@ program
     if (opts.last !== undefined) {
       if (opts.last !== true && !/^\d+$/.test(opts.last))
         program.error(`error: --last takes a whole number of events (0 for all of them), not "${opts.last}"`, { exitCode: 2 });
-      last = opts.last === true ? 1 : Number(opts.last);
+      last = opts.last === true ? 1 : wholeCount(opts.last);
     }
     if (last === undefined && ids.length === 0) program.error('error: replay needs event ids or --last [n]', { exitCode: 2 });
     const { replayEvents } = await import('./commands/replay.js');

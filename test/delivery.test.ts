@@ -239,6 +239,14 @@ test('replay --last 0 sends every event, skipping one refused as too large with 
   assert.equal(replay.code, 1, 'not everything was replayed');
   const all = await run(['events', '-n', '0', '--store', wl.store]);
   assert.equal(all.stdout.trim().split('\n').length, 3);
+  // More than a double holds exactly: "all of them" too, not a store error (SQLite's LIMIT refused it).
+  const huge = await run(['events', '-n', '99999999999999999999', '--store', wl.store]);
+  assert.equal(huge.code, 0, huge.stderr);
+  assert.equal(huge.stdout.trim().split('\n').length, 3);
+  const hugeReplay = await run(['replay', '--last', '99999999999999999999', '--store', wl.store, '--no-color']);
+  assert.doesNotMatch(hugeReplay.stderr, /datatype mismatch/);
+  await app.waitForCount(6);
+  assert.deepEqual(app.received.slice(4).map(seqOf), [1, 2]);
   const bad = await run(['replay', '--last', 'three', '--store', wl.store]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--last takes a whole number of events \(0 for all of them\), not "three"/);
