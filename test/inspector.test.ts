@@ -40,6 +40,13 @@ test('inspector security: foreign Origin and Host are refused, nothing of it is 
   assert.equal(r.status, 200, 'the inspector page itself may replay');
   await app.waitForCount(2);
 
+  // The list's numbers come from the page, but any client may send others: not a 500 (SQLite refused a LIMIT of 1.5).
+  for (const q of ['limit=1.5', 'limit=2.5&before=1.5', 'limit=-3', 'before=1e400', 'limit=99999999999999999999']) {
+    r = await send(`${inspector}/_webhook-listen/api/events?${q}`, { method: 'GET' });
+    assert.equal(r.status, 200, `?${q}: ${r.text}`);
+    assert.equal((JSON.parse(r.text) as { events: unknown[] }).events.length, 1, `?${q}`);
+  }
+
   for (const path of ['/_webhook-listen/api/events', '/_webhook-listen/static/app.js', `/_webhook-listen/api/events/${id}/replay`]) {
     const res = await send(`${origin(wl.url)}${path}`, { method: 'GET' });
     assert.equal(res.status, 404, `${path} on the listener port`);

@@ -10,6 +10,11 @@ import { curlFor, fixtureName } from './shell.js';
 
 /** Everything the inspector serves lives under this prefix, which the webhook listener refuses (404). */
 export const PREFIX = '/_webhook-listen';
+
+/** A query parameter that must be a whole number (a count, a seq): anything else is as if it were not given (0). */
+function wholeParam(value: string | null): number {
+  return value !== null && /^\d{1,15}$/.test(value) ? Number(value) : 0;
+}
 // dist/inspector/page/ (scripts/build.mjs copies it there), whichever file of dist/ this code was bundled into.
 const PAGE_DIR = new URL(import.meta.url.slice(0, import.meta.url.lastIndexOf('/dist/')) + '/dist/inspector/page/');
 const HISTORY_LIMIT = 500;
@@ -204,8 +209,9 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     }
     if (method === 'GET' && path === PREFIX + '/api/events') {
       // One page from the store's indexes, newest first; `before` pages further back.
-      const limit = Math.min(Math.max(Number(url.searchParams.get('limit')) || HISTORY_LIMIT, 1), HISTORY_LIMIT);
-      const before = Number(url.searchParams.get('before')) || undefined;
+      // Whole numbers only: SQLite refuses a LIMIT of 1.5 ("datatype mismatch"), which came back as a 500 blaming the store.
+      const limit = Math.min(Math.max(wholeParam(url.searchParams.get('limit')) || HISTORY_LIMIT, 1), HISTORY_LIMIT);
+      const before = wholeParam(url.searchParams.get('before')) || undefined;
       const name = url.searchParams.get('name') || undefined;
       const grep = url.searchParams.get('q') || undefined;
       const rows = options.store.list({ limit, before, name, grep });
