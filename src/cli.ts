@@ -50,6 +50,19 @@ export function parseSize(value: string): number {
   return Math.floor(Number(m[1]) * unit);
 }
 
+/**
+ * The largest --max-body: a body is held in memory, decoded to text, printed as JSON (base64 when binary) and kept
+ * in one SQLite row; past ~512 MB node cannot make a string of it, and a listener told `--max-body 1gb` crashed on
+ * the first such body. 256 MB bodies were checked through the default output, --json, --verbose and the inspector.
+ */
+const MAX_BODY_LIMIT = 256 * 1024 ** 2;
+
+function parseMaxBody(value: string): number {
+  const size = parseSize(value);
+  if (size > MAX_BODY_LIMIT) throw new InvalidArgumentError('must be at most 256mb: a larger body cannot be decoded, printed or kept by one process.');
+  return size;
+}
+
 /** The longest setTimeout() waits: 2^31 - 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -325,7 +338,7 @@ program
   .option('--passthrough', "answer the sender with the first target's real response instead of an immediate 200")
   .option('--json', 'print one JSON record per line (ready, event, delivery, tunnel, ignored, refused, dropped) on stdout')
   .option('-v, --verbose', 'print headers and the whole body under each event')
-  .addOption(withDefault('--max-body <size>', 'largest body accepted; larger ones get 413', parseSize, '10mb'))
+  .addOption(withDefault('--max-body <size>', 'largest body accepted (at most 256mb); larger ones get 413', parseMaxBody, '10mb'))
   .addOption(forwardTimeout())
   .option('--retries <n>', 'retries of an event the app answers 5xx/429/408 or leaves unfinished (backoff 1 s doubling to 30 s); an unreachable app is waited for', parseCount, 25)
   .addOption(withDefault('--retry-delay <duration>', 'delay before the first retry; it doubles up to 30 s', parseDuration, '1s'))

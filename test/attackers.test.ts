@@ -184,7 +184,7 @@ test('usage slips: a bare port with a path, a host of digits, a tunnel host with
   }
 });
 
-test('a duration longer than a timer can wait (--forward-timeout 99999m, meant as "no timeout") is refused, not taken as 1 ms', { timeout: 20_000 }, async () => {
+test('a duration longer than a timer can wait (--forward-timeout 99999m, meant as "no timeout") is refused, not taken as 1 ms; so is a --max-body no process can hold', { timeout: 20_000 }, async () => {
   // Node's setTimeout fires after 1 ms for anything past 2^31 - 1 ms: every answer would have been given up on at once.
   const { dir, cleanup } = tempDir();
   try {
@@ -196,6 +196,10 @@ test('a duration longer than a timer can wait (--forward-timeout 99999m, meant a
     }
     const edge = await run(['--no-tunnel', '--no-inspect', '--port', '0', '--store', dir, '-f', 'http://127.0.0.1:9/', '--forward-timeout', '35792m']);
     assert.equal(edge.code, 2);
+    // A body past ~512 MB cannot be made a string (decoded, printed, kept): a listener told --max-body 1gb crashed on one.
+    const body = await run(['--no-tunnel', '--no-inspect', '--port', '0', '--store', dir, '--max-body', '1gb']);
+    assert.equal(body.code, 2, body.stdout + body.stderr);
+    assert.match(body.stderr, /must be at most 256mb/);
   } finally {
     cleanup();
   }
