@@ -108,6 +108,26 @@ test('hostile bodies: each is answered, recorded, labelled, forwarded as receive
   assert.equal(storedEvents(wl.store).length, cases.length, 'every one stored');
 });
 
+test('requests node cannot read as HTTP are answered 400 and said, with why: a bad header, a TLS handshake, Content-Length with chunked', async (t) => {
+  const wl = await startListening([]);
+  t.after(() => wl.cleanup());
+  const port = Number(new URL(wl.url).port);
+  const host = `Host: 127.0.0.1:${port}\r\n`;
+  const bad = await rawRequest(port, [`POST /hdr?x=1 HTTP/1.1\r\n${host}X-Name: a\u0001b\r\nContent-Length: 2\r\n\r\n{}`]);
+  assert.match(bad, /^HTTP\/1\.1 400/);
+  const tls = await rawRequest(port, [Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03, ...Buffer.alloc(32, 7)])]);
+  assert.match(tls, /^HTTP\/1\.1 400/);
+  const both = await rawRequest(port, [`POST /both HTTP/1.1\r\n${host}Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`]);
+  assert.match(both, /^HTTP\/1\.1 400/);
+  const refused = (url: string, reason: RegExp) =>
+    wl.cli.waitForRecord((r) => r.type === 'refused' && r.status === 400 && r.url === url && reason.test(String(r.reason)), `the refused record for ${url}`);
+  const hdr = await refused('/hdr?x=1', /^could not be read as HTTP: a header holds a character HTTP does not allow \(HPE_INVALID_HEADER_TOKEN\)$/);
+  assert.equal(hdr.method, 'POST');
+  await refused('?', /TLS handshake: the sender used https:\/\//);
+  await refused('/both', /could not be read as HTTP: .*\(HPE_/);
+  assert.equal(wl.cli.records().filter((r) => r.type === 'event').length, 0, 'nothing of them is an event');
+});
+
 test('hostile requests: every method, long and odd URLs, 500 headers, duplicates, aborted bodies, slow headers', async (t) => {
   const app = await startApp();
   const wl = await startListening(['-f', app.url]);

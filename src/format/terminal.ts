@@ -242,7 +242,9 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
     },
     ignored(info) {
       const what = info.status === 404 ? 'ignored' : 'refused';
-      line(options.out, c.dim(truncate(`${what}  ${info.method} ${neutralise(info.url)}  ${info.status} (${neutralise(info.reason)})`, width)));
+      // A request node could not read has no method or URL to show ('?').
+      const request = info.method === '?' && info.url === '?' ? '' : `${info.method} ${neutralise(info.url)}  `;
+      line(options.out, c.dim(truncate(`${what}  ${request}${info.status} (${neutralise(info.reason)})`, width)));
     },
     tunnel(notice: TunnelNotice) {
       if (notice.state === 'changed') {
