@@ -101,7 +101,7 @@ test('the store holds the event before the 200 reaches the sender', async (t) =>
   }
 });
 
-test('--passthrough relays the app’s status, headers and body (201 and 500), and 502 when the app is down', async (t) => {
+test('--passthrough relays the app’s status, headers and body (201, 500, 202 after a 103 with two cookies), and 502 when the app is down', async (t) => {
   const app = await startApp();
   const wl = await startListening(['--passthrough', '-f', app.url]);
   t.after(async () => {
@@ -125,22 +125,7 @@ test('--passthrough relays the app’s status, headers and body (201 and 500), a
   assert.equal(reply.status, 500);
   assert.equal(reply.text, 'boom');
 
-  await app.close();
-  reply = await postJson(wl.url, seedBytes());
-  assert.equal(reply.status, 502);
-  assert.match(reply.text, /nothing is listening on 127\.0\.0\.1:\d+ — is your app running\?/);
-  await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.error === 'ECONNREFUSED', 'the failed delivery');
-  const events = wl.cli.records().filter((r) => r.type === 'event');
-  assert.equal(events.length, 3, 'every request was still recorded');
-});
-
-test('--passthrough relays an answer that comes after a 103 Early Hints, with a header sent twice (two cookies) and the names as sent', async (t) => {
-  const app = await startApp();
-  const wl = await startListening(['--passthrough', '-f', app.url]);
-  t.after(async () => {
-    await wl.cleanup();
-    await app.close();
-  });
+  // An answer after a 103 Early Hints, a header sent twice (two cookies): relayed and kept as sent.
   app.respondWith((_r, res) => {
     res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
     res.setHeader('Set-Cookie', ['a=1; Path=/', 'b=2; Path=/']);
@@ -148,7 +133,7 @@ test('--passthrough relays an answer that comes after a 103 Early Hints, with a 
     res.writeHead(202, { 'content-type': 'text/plain' });
     res.end('accepted');
   });
-  const reply = await postJson(wl.url, seedBytes());
+  reply = await postJson(wl.url, seedBytes());
   assert.equal(reply.status, 202);
   assert.equal(reply.text, 'accepted');
   assert.deepEqual(reply.headers['set-cookie'], ['a=1; Path=/', 'b=2; Path=/']);
@@ -162,6 +147,14 @@ test('--passthrough relays an answer that comes after a 103 Early Hints, with a 
     ['a=1; Path=/', 'b=2; Path=/'],
   );
   assert.equal(kept.body, 'accepted');
+
+  await app.close();
+  reply = await postJson(wl.url, seedBytes());
+  assert.equal(reply.status, 502);
+  assert.match(reply.text, /nothing is listening on 127\.0\.0\.1:\d+ — is your app running\?/);
+  await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.error === 'ECONNREFUSED', 'the failed delivery');
+  const events = wl.cli.records().filter((r) => r.type === 'event');
+  assert.equal(events.length, 4, 'every request was still recorded');
 });
 
 test('--path: other paths get 404, are shown as ignored and not stored', async (t) => {
