@@ -610,6 +610,17 @@ function closest(word: string, names: string[]): string | undefined {
   return best && best[1] <= 2 ? best[0] : undefined;
 }
 
+/**
+ * What a word given to the listener, which takes none, was probably meant as: a forward target typed the way
+ * `ngrok http 3000` or `lt --port 3000` take one, or a `listen` command as `stripe listen` has.
+ */
+function strayHint(word: string): string | undefined {
+  if (word === 'listen' || word === 'http') return 'the listener is webhook-listen itself, no command: webhook-listen --forward-to 3000';
+  if (/^(\d{1,5}|:\d{1,5}|(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?)([/?]|$)/i.test(word) || /^https?:\/\//i.test(word))
+    return `to forward events to your app, give it to --forward-to: webhook-listen --forward-to ${word}`;
+  return undefined;
+}
+
 // `webhook-listen evnets` would otherwise be "too many arguments" to the listen command.
 const first = process.argv[2];
 const commands = program.commands.map((c) => c.name());
@@ -618,10 +629,18 @@ if (first === 'help') {
   process.exit(0);
 }
 if (first !== undefined && !first.startsWith('-') && !commands.includes(first)) {
-  const guess = closest(first, commands);
-  process.stderr.write(`error: unknown command '${first}'${guess ? ` — did you mean '${guess}'?` : ''} (see webhook-listen --help)\n`);
+  const hint = strayHint(first);
+  const guess = hint ? undefined : closest(first, commands);
+  process.stderr.write(`error: unknown command '${first}'${hint ? ` — ${hint}` : guess ? ` — did you mean '${guess}'?` : ''} (see webhook-listen --help)\n`);
   process.exit(2);
 }
+// The same word after options (`webhook-listen --no-tunnel 3000`) is commander's "too many arguments": said the same.
+program.configureOutput({
+  outputError(text, write) {
+    const stray = /too many arguments/.test(text) ? program.args.find((a) => strayHint(a)) : undefined;
+    write(stray ? `error: unexpected '${stray}' — ${strayHint(stray)}\n` : text);
+  },
+});
 
 try {
   await program.parseAsync(process.argv);

@@ -163,7 +163,7 @@ test('an oversized body whose sender gives up is still recorded, as too large, w
   assert.ok(event.size >= 0x1400, `size reached: ${event.size}`);
 });
 
-test('usage slips: a bare port with a path, a host of digits, a tunnel host without scheme, a mistyped command', async () => {
+test('usage slips: a bare port with a path, a host of digits, a tunnel host without scheme, a mistyped command, a target without --forward-to', async () => {
   const port = await freePort();
   const { dir, cleanup } = tempDir();
   try {
@@ -179,6 +179,16 @@ test('usage slips: a bare port with a path, a host of digits, a tunnel host with
     const typo = await run(['evnets']);
     assert.equal(typo.code, 2);
     assert.match(typo.stderr, /unknown command 'evnets' — did you mean 'events'\?/);
+    // A forward target typed as `ngrok http 3000` takes one, before or after the options; `listen` as `stripe listen`.
+    const bare = await run(['3000']);
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /unknown command '3000' — to forward events to your app, give it to --forward-to: webhook-listen --forward-to 3000/);
+    const after = await run(['--no-tunnel', '--store', dir, 'localhost:3000/hook']);
+    assert.equal(after.code, 2);
+    assert.match(after.stderr, /unexpected 'localhost:3000\/hook' — to forward events to your app, give it to --forward-to: webhook-listen --forward-to localhost:3000\/hook/);
+    const listen = await run(['listen', '-f', '3000']);
+    assert.equal(listen.code, 2);
+    assert.match(listen.stderr, /the listener is webhook-listen itself, no command/);
   } finally {
     cleanup();
   }
