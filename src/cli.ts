@@ -78,6 +78,17 @@ export function parseDuration(value: string): number {
   return Math.round(ms);
 }
 
+/**
+ * --secret, repeatable. An empty one, or a provider with nothing after it, is what `--secret "github:$SECRET"` gives
+ * when the variable is not set: it was taken as the secret itself, and every signature then "did not match".
+ */
+function collectSecret(value: string, previous: string[] = []): string[] {
+  const provider = /^(github|stripe|standard|svix|shopify|slack|generic):$/.exec(value)?.[1];
+  if (value === '' || provider)
+    throw new InvalidArgumentError(`${provider ? `nothing follows "${provider}:"` : 'it is empty'} — is the variable that should hold the secret set?`);
+  return [...previous, value];
+}
+
 /** `3000`, `:3000`, `localhost:3000/hook` and full http(s) URLs all name a forward target. */
 export function parseTarget(value: string): string {
   let v = value.trim();
@@ -342,7 +353,7 @@ program
   .addOption(forwardTimeout())
   .option('--retries <n>', 'retries of an event the app answers 5xx/429/408 or leaves unfinished (backoff 1 s doubling to 30 s); an unreachable app is waited for', parseCount, 25)
   .addOption(withDefault('--retry-delay <duration>', 'delay before the first retry; it doubles up to 30 s', parseDuration, '1s'))
-  .option('--secret <[provider:]secret>', 'verify signatures with this secret (repeatable; also WEBHOOK_LISTEN_SECRET); provider: github, stripe, standard (svix), shopify, slack, generic', (v: string, prev: string[] = []) => [...prev, v])
+  .option('--secret <[provider:]secret>', 'verify signatures with this secret (repeatable; also WEBHOOK_LISTEN_SECRET); provider: github, stripe, standard (svix), shopify, slack, generic', collectSecret)
   .option('--signature-header <name>', 'a header holding an HMAC-SHA256 of the body (hex or base64), checked with --secret')
   .option('--strict-order', 'deliver event N+1 only after event N succeeded or gave up, even when the app rejected N')
   .option('-H, --header <header>', 'add or replace a header on forwarded requests, "Name: value" (repeatable; never stored)', collectHeader)

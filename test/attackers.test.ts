@@ -186,6 +186,12 @@ test('usage slips: a bare port with a path, a host of digits, a tunnel host with
     const after = await run(['--no-tunnel', '--store', dir, 'localhost:3000/hook']);
     assert.equal(after.code, 2);
     assert.match(after.stderr, /unexpected 'localhost:3000\/hook' — to forward events to your app, give it to --forward-to: webhook-listen --forward-to localhost:3000\/hook/);
+    // `--secret "github:$SECRET"` with SECRET unset: said, not taken as the secret "github:".
+    for (const secret of ['github:', '']) {
+      const empty = await run(['--no-tunnel', '--store', dir, '--secret', secret]);
+      assert.equal(empty.code, 2, empty.stdout + empty.stderr);
+      assert.match(empty.stderr, /is the variable that should hold the secret set\?/);
+    }
     const listen = await run(['listen', '-f', '3000']);
     assert.equal(listen.code, 2);
     assert.match(listen.stderr, /the listener is webhook-listen itself, no command/);
