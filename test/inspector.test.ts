@@ -39,6 +39,14 @@ test('inspector security: foreign Origin and Host are refused, nothing of it is 
   r = await send(replayUrl, { body: '{}', headers: { ...json, origin: inspector } });
   assert.equal(r.status, 200, 'the inspector page itself may replay');
   await app.waitForCount(2);
+  // Any client on the page's origin may send any shape: a 400 that says what is wrong, nothing sent.
+  for (const body of ['null', '[1]', '{"body":5}', '{"targets":"abc"}', '{"bodyBase64":{}}', '{"headers":[["a"]]}']) {
+    r = await send(replayUrl, { body, headers: { ...json, origin: inspector } });
+    assert.equal(r.status, 400, `${body}: ${r.status} ${r.text}`);
+    assert.match(r.text, /unreadable replay request: /);
+  }
+  await new Promise((res) => setTimeout(res, 200));
+  assert.equal(app.received.length, 2, 'no malformed replay reached the app');
 
   // The list's numbers come from the page, but any client may send others: not a 500 (SQLite refused a LIMIT of 1.5).
   for (const q of ['limit=1.5', 'limit=2.5&before=1.5', 'limit=-3', 'before=1e400', 'limit=99999999999999999999']) {

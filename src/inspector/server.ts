@@ -35,6 +35,18 @@ export interface ReplayRequest {
   headers?: [string, string][];
 }
 
+/** What is wrong with a replay request's shape, if anything (a client other than our page may send anything). */
+function replayRequestProblem(r: unknown): string | undefined {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return 'expected a JSON object';
+  const { targets, body, bodyBase64, headers } = r as Record<string, unknown>;
+  if (targets !== undefined && !(Array.isArray(targets) && targets.every((t) => typeof t === 'string'))) return 'targets must be a list of URLs';
+  if (body !== undefined && typeof body !== 'string') return 'body must be text';
+  if (bodyBase64 !== undefined && typeof bodyBase64 !== 'string') return 'bodyBase64 must be text';
+  if (headers !== undefined && !(Array.isArray(headers) && headers.every((h) => Array.isArray(h) && h.length === 2 && h.every((x) => typeof x === 'string'))))
+    return 'headers must be a list of [name, value] pairs';
+  return undefined;
+}
+
 export interface InspectorOptions {
   port: number;
   /** The user asked for this port: a busy one is an error instead of a step to the next. */
@@ -279,15 +291,13 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
         } catch (err) {
           return json(res, 400, { error: `unreadable replay request: ${(err as Error).message}` });
         }
+        const malformed = replayRequestProblem(request);
+        if (malformed) return json(res, 400, { error: `unreadable replay request: ${malformed}` });
         const edited = request.body !== undefined || request.bodyBase64 !== undefined || request.headers !== undefined;
         const sent: WebhookEvent = { ...event };
         if (request.bodyBase64 !== undefined) sent.body = Buffer.from(request.bodyBase64, 'base64');
         else if (request.body !== undefined) sent.body = Buffer.from(request.body, 'utf8');
-        if (request.headers !== undefined) {
-          if (!Array.isArray(request.headers) || !request.headers.every((h) => Array.isArray(h) && h.length === 2 && h.every((x) => typeof x === 'string')))
-            return json(res, 400, { error: 'headers must be a list of [name, value] pairs' });
-          sent.headers = request.headers;
-        }
+        if (request.headers !== undefined) sent.headers = request.headers;
         const targets = request.targets?.length ? request.targets : event.targets?.length ? event.targets : options.defaultTargets;
         if (!targets.length) return json(res, 409, { error: 'this event has no forward target — start webhook-listen with --forward-to <url>' });
         const results = await options.replay(sent, targets, edited);
