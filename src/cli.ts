@@ -6,7 +6,7 @@ import type { Printer } from './format/printer.js';
 import { createTerminalPrinter } from './format/terminal.js';
 import { createJsonPrinter } from './format/json.js';
 import { DEFAULT_TUNNEL_HOST, SUBDOMAIN_RE } from './tunnel.js';
-import { parseSecret } from './signature.js';
+import { parseSecret, secretProblem } from './signature.js';
 import type { CommandIO } from './commands/io.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -78,14 +78,10 @@ export function parseDuration(value: string): number {
   return Math.round(ms);
 }
 
-/**
- * --secret, repeatable. An empty one, or a provider with nothing after it, is what `--secret "github:$SECRET"` gives
- * when the variable is not set: it was taken as the secret itself, and every signature then "did not match".
- */
+/** --secret, repeatable; one that cannot be meant (an unset variable's) is a usage error. */
 function collectSecret(value: string, previous: string[] = []): string[] {
-  const provider = /^(github|stripe|standard|svix|shopify|slack|generic):$/.exec(value)?.[1];
-  if (value === '' || provider)
-    throw new InvalidArgumentError(`${provider ? `nothing follows "${provider}:"` : 'it is empty'} — is the variable that should hold the secret set?`);
+  const problem = secretProblem(value);
+  if (problem) throw new InvalidArgumentError(problem);
   return [...previous, value];
 }
 
@@ -382,6 +378,8 @@ Examples:
 Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
   )
   .action(async (opts: Record<string, unknown>) => {
+    const envSecretProblem = env.WEBHOOK_LISTEN_SECRET ? secretProblem(env.WEBHOOK_LISTEN_SECRET) : undefined;
+    if (envSecretProblem) program.error(`error: WEBHOOK_LISTEN_SECRET: ${envSecretProblem}`, { exitCode: 2 });
     const printer = makePrinter(opts as OutputFlags);
     const signals = stopOnSignals(printer);
     const { listen } = await import('./commands/listen.js');

@@ -31,11 +31,25 @@ export interface VerifyOptions {
   toleranceSeconds?: number;
 }
 
+/** `provider:` at the start of a secret: one of PROVIDERS, or Svix's `svix` (its scheme is `standard`). */
+const PROVIDER_PREFIX = /^(github|stripe|standard|svix|shopify|slack|generic):/;
+
 /** `provider:value` names the provider; anything else is a secret for every scheme (Svix's `svix` is `standard`). */
 export function parseSecret(text: string): Secret {
-  const m = /^(github|stripe|standard|svix|shopify|slack|generic):(.+)$/s.exec(text);
-  if (!m) return { value: text };
-  return { provider: (m[1] === 'svix' ? 'standard' : m[1]) as Provider, value: m[2]! };
+  const m = PROVIDER_PREFIX.exec(text);
+  if (!m || text.length === m[0].length) return { value: text };
+  return { provider: (m[1] === 'svix' ? 'standard' : m[1]) as Provider, value: text.slice(m[0].length) };
+}
+
+/**
+ * What is wrong with a secret as given, if anything: an empty one, or a provider with nothing after it, is what
+ * `--secret "github:$SECRET"` gives when the variable is not set (it was taken as the secret itself, and every
+ * signature then "did not match").
+ */
+export function secretProblem(text: string): string | undefined {
+  const m = PROVIDER_PREFIX.exec(text);
+  if (text !== '' && !(m && text.length === m[0].length)) return undefined;
+  return `${m ? `nothing follows "${m[0]}"` : 'it is empty'} — is the variable that should hold the secret set?`;
 }
 
 const crypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');

@@ -192,6 +192,9 @@ test('usage slips: a bare port with a path, a host of digits, a tunnel host with
       assert.equal(empty.code, 2, empty.stdout + empty.stderr);
       assert.match(empty.stderr, /is the variable that should hold the secret set\?/);
     }
+    const fromEnv = await run(['--no-tunnel', '--store', dir], { WEBHOOK_LISTEN_SECRET: 'stripe:' });
+    assert.equal(fromEnv.code, 2, fromEnv.stdout + fromEnv.stderr);
+    assert.match(fromEnv.stderr, /WEBHOOK_LISTEN_SECRET: nothing follows "stripe:"/);
     const listen = await run(['listen', '-f', '3000']);
     assert.equal(listen.code, 2);
     assert.match(listen.stderr, /the listener is webhook-listen itself, no command/);
