@@ -11,7 +11,10 @@ import { curlFor, fixtureName } from './shell.js';
 /** Everything the inspector serves lives under this prefix, which the webhook listener refuses (404). */
 export const PREFIX = '/_webhook-listen';
 
-/** A query parameter that must be a whole number (a count, a seq): anything else is as if it were not given (0). */
+/** An event id as newEventId makes them. */
+const EVENT_ID_RE = /^[0-9a-z]{26}$/;
+
+/** A query parameter that must be a whole number (a count): anything else is as if it were not given (0). */
 function wholeParam(value: string | null): number {
   return value !== null && /^\d{1,15}$/.test(value) ? Number(value) : 0;
 }
@@ -223,11 +226,13 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       // One page from the store's indexes, newest first; `before` pages further back.
       // Whole numbers only: SQLite refuses a LIMIT of 1.5 ("datatype mismatch"), which came back as a 500 blaming the store.
       const limit = Math.min(Math.max(wholeParam(url.searchParams.get('limit')) || HISTORY_LIMIT, 1), HISTORY_LIMIT);
-      const before = wholeParam(url.searchParams.get('before')) || undefined;
+      // An event's id, not a seq: the page pages on from the oldest row it shows, which may have come over the stream.
+      const before = url.searchParams.get('before');
+      const beforeId = before !== null && EVENT_ID_RE.test(before) ? before : undefined;
       const name = url.searchParams.get('name') || undefined;
       const grep = url.searchParams.get('q') || undefined;
-      const rows = options.store.list({ limit, before, name, grep });
-      return json(res, 200, { events: rows.map(rowItem), total: options.store.count({ name, grep }), next: rows.length === limit ? rows.at(-1)!.seq : null });
+      const rows = options.store.list({ limit, beforeId, name, grep });
+      return json(res, 200, { events: rows.map(rowItem), total: options.store.count({ name, grep }), next: rows.length === limit ? rows.at(-1)!.id : null });
     }
     if (method === 'GET' && path === PREFIX + '/api/stream') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });

@@ -51,8 +51,8 @@ export interface EventRow {
 
 export interface ListQuery {
   limit: number;
-  /** Only events older than this seq (paging). */
-  before?: number;
+  /** Only events older than the one with this id (paging; nothing when that event is gone). */
+  beforeId?: string;
   name?: string;
   /** Text the event's summary, id, name or path contains (case-insensitive). */
   grep?: string;
@@ -110,7 +110,7 @@ export interface StoreHandle {
   deliveries(id: string): DeliveryResult[];
   /** Newest first. */
   list(query: ListQuery): EventRow[];
-  count(query?: Omit<ListQuery, 'limit' | 'before'>): number;
+  count(query?: Omit<ListQuery, 'limit' | 'beforeId'>): number;
   /** By id prefix, like git: an exact id wins; at most `max` rows. */
   find(prefix: string, max?: number): EventRow[];
   /** Claims pending deliveries for these targets that nobody holds (or whose lease ran out), oldest first. */
@@ -372,9 +372,9 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
   const where = (q: Omit<ListQuery, 'limit'>): { sql: string; args: (string | number)[] } => {
     const parts: string[] = [];
     const args: (string | number)[] = [];
-    if (q.before !== undefined) {
-      parts.push('seq < ?');
-      args.push(q.before);
+    if (q.beforeId !== undefined) {
+      parts.push('seq < (SELECT seq FROM events WHERE id = ?)');
+      args.push(q.beforeId);
     }
     if (q.name) {
       parts.push('name = ?');

@@ -79,11 +79,62 @@ function renderList() {
   // Newest first whatever order the stream and the history arrived in (ids sort by time).
   state.events.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   $('#events').replaceChildren(...state.events.map(row));
+  renderCount();
+}
+
+function renderCount() {
   const filtered = filters().name || filters().q;
   $('#empty').hidden = state.events.length > 0;
   $('#empty').textContent = filtered ? 'No event matches the filter.' : $('#empty').dataset.text;
   $('#more').hidden = !state.next;
   $('#count').textContent = `${state.events.length < state.total ? `${state.events.length} of ` : ''}${state.total} events`;
+}
+
+// ---- events as they arrive: drawn in batches at the top of the list, which keeps at most LIST_MAX of them ----
+
+/**
+ * Rows the list grows to with live events; older ones are dropped from the page (not the store) and "more" brings
+ * them back. Redrawing the whole list for each event froze the page for 19 s after a burst of 2,000 (sorting and
+ * rebuilding n rows n times).
+ */
+const LIST_MAX = 500;
+/** Live events not drawn yet (newest last), and how many matching ones were dropped from it unseen. */
+const incoming = [];
+let incomingDropped = 0;
+
+function queueLive(item) {
+  incoming.push(item);
+  if (incoming.length > LIST_MAX) incomingDropped += incoming.splice(0, incoming.length - LIST_MAX).length;
+  queueLive.timer ??= setTimeout(drawLive, 50);
+}
+
+function drawLive() {
+  queueLive.timer = undefined;
+  const known = new Set(state.events.map((e) => e.id));
+  const fresh = incoming.splice(0).filter((item) => !known.has(item.id) && known.add(item.id)).reverse();
+  state.total += fresh.length + incomingDropped;
+  const dropped = incomingDropped;
+  incomingDropped = 0;
+  if (fresh.length === 0) return renderCount();
+  const before = state.events.length;
+  const list = $('#events');
+  if (state.events.length && fresh.at(-1).id < state.events[0].id) {
+    // Older than what is on top (another listener's, on the same store): placed by a full redraw.
+    state.events.unshift(...fresh);
+    renderList();
+  } else {
+    state.events.unshift(...fresh);
+    const rows = fresh.map(row);
+    for (const r of rows) r.classList.add('fresh');
+    list.prepend(...rows);
+  }
+  // Live events never grow the list past LIST_MAX (or what "more" already brought in).
+  const keep = Math.max(LIST_MAX, before);
+  if (state.events.length > keep || dropped > 0) {
+    for (const gone of state.events.splice(keep)) list.querySelector(`li[data-id="${gone.id}"]`)?.remove();
+    state.next = state.events.at(-1)?.id ?? null;
+  }
+  renderCount();
 }
 
 function addName(name) {
@@ -518,15 +569,11 @@ function connect() {
     addName(item.name);
     state.live.unshift(item);
     state.live.length = Math.min(state.live.length, 200);
-    if (!matchesFilters(item) || state.events.some((x) => x.id === item.id)) return;
-    state.events.unshift(item);
-    state.total++;
-    renderList();
-    $(`#events li[data-id="${item.id}"]`)?.classList.add('fresh');
+    if (matchesFilters(item)) queueLive(item);
   });
   source.addEventListener('delivery', (e) => {
     const { result, status } = JSON.parse(e.data);
-    const item = state.events.find((x) => x.id === result.eventId);
+    const item = state.events.find((x) => x.id === result.eventId) ?? incoming.find((x) => x.id === result.eventId);
     if (item && status) {
       item.status = status;
       const pill = $(`#events li[data-id="${item.id}"] [data-role="status"]`);
