@@ -217,6 +217,9 @@ const VACUUM_STEP = 2000;
 /** node:sqlite, loaded when a store is opened, not at start-up. */
 const sqlite = (): typeof import('node:sqlite') => process.getBuiltinModule('node:sqlite');
 
+/** Event ids per look-up of their deliveries (a list's page is 20 to 500; `events -n 0` is every event). */
+const DELIVERY_LOOKUP_IDS = 500;
+
 /** Connections tried when SQLite refuses to wait (below). */
 const OPEN_TRIES = 5;
 
@@ -356,16 +359,19 @@ export function openStore(dir: string, options: StoreOptions): StoreHandle {
     return row;
   };
   const withDeliveries = (raws: EventRowRaw[]): EventRow[] => {
-    if (raws.length === 0) return [];
-    const ids = raws.map((r) => r.id);
-    const found = db
-      .prepare(`SELECT event_id, data FROM deliveries WHERE event_id IN (${ids.map(() => '?').join(',')}) ORDER BY seq`)
-      .all(...ids) as { event_id: string; data: string }[];
     const byId = new Map<string, DeliveryResult[]>();
-    for (const d of found) {
-      const list = byId.get(d.event_id) ?? [];
-      list.push(JSON.parse(d.data) as DeliveryResult);
-      byId.set(d.event_id, list);
+    // In pieces: one `?` per event went past SQLite's limit of 32,766 variables, and `events -n 0` on a larger store
+    // failed with "too many SQL variables". An event's deliveries are all in its piece, in order.
+    for (let from = 0; from < raws.length; from += DELIVERY_LOOKUP_IDS) {
+      const ids = raws.slice(from, from + DELIVERY_LOOKUP_IDS).map((r) => r.id);
+      const found = db
+        .prepare(`SELECT event_id, data FROM deliveries WHERE event_id IN (${ids.map(() => '?').join(',')}) ORDER BY seq`)
+        .all(...ids) as { event_id: string; data: string }[];
+      for (const d of found) {
+        const list = byId.get(d.event_id) ?? [];
+        list.push(JSON.parse(d.data) as DeliveryResult);
+        byId.set(d.event_id, list);
+      }
     }
     return raws.map((r) => toRow(r, byId.get(r.id) ?? []));
   };
