@@ -57,8 +57,16 @@ export function isoTime(ms: number): string {
 
 /** A ULID-style id, lower case: 10 chars of milliseconds, 16 random; monotonic within one process. */
 export function newEventId(now = Date.now()): string {
-  if (now === lastTime) {
-    // Same millisecond: the previous random part plus one, so ids still sort in the order they were made.
+  const head = lastRandom[0]! * 32 + lastRandom[1]!;
+  if (now === lastTime && head < 1023) {
+    // Same millisecond: the first two random characters go up by one and the rest is drawn again, so ids still sort
+    // in the order they were made and differ within the 12 characters a short id shows (the live lines, `pending`).
+    // Adding one at the end, as before, gave events of one burst the same short id, which `show` found ambiguous.
+    lastRandom[0] = (head + 1) >> 5;
+    lastRandom[1] = (head + 1) & 31;
+    drawRandom(2);
+  } else if (now === lastTime) {
+    // Past 1,024 ids in one millisecond: plus one at the end (still in order; their short ids are shared).
     for (let i = 15; i >= 0; i--) {
       if (lastRandom[i]! < 31) {
         lastRandom[i]! += 1;
@@ -66,13 +74,7 @@ export function newEventId(now = Date.now()): string {
       }
       lastRandom[i] = 0;
     }
-  } else {
-    if (poolUsed + 16 > pool.length) {
-      crypto().randomFillSync(pool);
-      poolUsed = 0;
-    }
-    for (let i = 0; i < 16; i++) lastRandom[i] = pool[poolUsed++]! & 31;
-  }
+  } else drawRandom(0);
   if (now !== lastTime) encodeTime(now, ID_BYTES);
   lastTime = now;
   for (let i = 0; i < 16; i++) ID_BYTES[10 + i] = ALPHABET[lastRandom[i]!]!;
@@ -80,9 +82,19 @@ export function newEventId(now = Date.now()): string {
   return ID_BYTES.toString('latin1');
 }
 
+/** lastRandom[from..15] drawn anew, 5 random bits each. */
+function drawRandom(from: number): void {
+  if (poolUsed + 16 > pool.length) {
+    crypto().randomFillSync(pool);
+    poolUsed = 0;
+  }
+  for (let i = from; i < 16; i++) lastRandom[i] = pool[poolUsed++]! & 31;
+}
+
 /** An event id's length (newEventId). */
 export const ID_LENGTH = 26;
-const ID_SHAPE = /^[0-9a-z]{26}$/;
+/** What newEventId makes (and only that is looked up as an id). */
+export const ID_SHAPE = /^[0-9a-z]{26}$/;
 
 /**
  * The last `capacity` ids given out, packed in one buffer, 26 bytes each: for 50,000, 1.3 MB outside the JS heap

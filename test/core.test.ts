@@ -334,6 +334,24 @@ test('receivedAt: the cached time formatting gives what toISOString gives, acros
   assert.throws(() => isoTime(8.64e15 + 1), RangeError);
 });
 
+test('ids made in one millisecond sort in the order made and differ within the 12 characters a short id shows', () => {
+  // A burst: many events a millisecond. Adding one at the end of the random part gave them one short id (live lines,
+  // `pending`), which `show` then called ambiguous.
+  const ids: string[] = [];
+  for (let ms = 0; ms < 300; ms++) for (let k = 0; k < 4; k++) ids.push(newEventId(1_800_000_000_000 + ms));
+  assert.deepEqual([...ids].sort(), ids, 'in order');
+  assert.equal(new Set(ids).size, ids.length);
+  let checked = 0;
+  for (let i = 1; i < ids.length; i++) {
+    const [a, b] = [ids[i - 1]!, ids[i]!];
+    // Same millisecond, unless the first two random characters were already at their top (1 in 1,024).
+    if (a.slice(0, 10) !== b.slice(0, 10) || a.slice(10, 12) === 'zz') continue;
+    assert.notEqual(a.slice(0, 12), b.slice(0, 12), `${a} then ${b}`);
+    checked++;
+  }
+  assert.ok(checked > 800, `${checked} pairs checked`);
+});
+
 test('the ids a listener remembers (forward loops): the last N are known, older ones and lookalikes are not', () => {
   const recent = new RecentIds(1000);
   const ids = Array.from({ length: 2500 }, (_, i) => newEventId(1_700_000_000_000 + Math.floor(i / 3)));

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs';
-import { type DeliveryResult, type WebhookEvent, decodeBody, headerValue } from '../event.js';
+import { type DeliveryResult, ID_SHAPE, type WebhookEvent, decodeBody, headerValue } from '../event.js';
 import type { EventRow, StoreHandle } from '../store/index.js';
 import { type Summary, deliveryStatus, summarize, summaryPieces, summaryText } from '../format/summary.js';
 import { headerObject } from '../format/json.js';
@@ -10,9 +10,6 @@ import { curlFor, fixtureName } from './shell.js';
 
 /** Everything the inspector serves lives under this prefix, which the webhook listener refuses (404). */
 export const PREFIX = '/_webhook-listen';
-
-/** An event id as newEventId makes them. */
-const EVENT_ID_RE = /^[0-9a-z]{26}$/;
 
 /** A query parameter that must be a whole number (a count): anything else is as if it were not given (0). */
 function wholeParam(value: string | null): number {
@@ -228,7 +225,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       const limit = Math.min(Math.max(wholeParam(url.searchParams.get('limit')) || HISTORY_LIMIT, 1), HISTORY_LIMIT);
       // An event's id, not a seq: the page pages on from the oldest row it shows, which may have come over the stream.
       const before = url.searchParams.get('before');
-      const beforeId = before !== null && EVENT_ID_RE.test(before) ? before : undefined;
+      const beforeId = before !== null && ID_SHAPE.test(before) ? before : undefined;
       const name = url.searchParams.get('name') || undefined;
       const grep = url.searchParams.get('q') || undefined;
       const rows = options.store.list({ limit, beforeId, name, grep });
