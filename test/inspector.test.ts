@@ -250,11 +250,11 @@ test('inspector during a burst: 1,500 events with the page open are drawn as the
     }),
   );
   await page.locator('#count', { hasText: '500 of 1500 events' }).waitFor();
-  const shown = await page.evaluate(() => [...document.querySelectorAll('#events li')].map((li) => li.getAttribute('data-id')));
+  const shown = await page.evaluate(() => Array.from(document.querySelectorAll('#events li'), (li) => li.getAttribute('data-id')));
   const newestFirst = [...ids].sort().reverse();
   assert.deepEqual(shown, newestFirst.slice(0, 500), 'the newest 500, newest first');
   await page.click('#more');
   await page.locator('#count', { hasText: '1000 of 1500 events' }).waitFor();
-  const more = await page.evaluate(() => [...document.querySelectorAll('#events li')].map((li) => li.getAttribute('data-id')));
+  const more = await page.evaluate(() => Array.from(document.querySelectorAll('#events li'), (li) => li.getAttribute('data-id')));
   assert.deepEqual(more, newestFirst.slice(0, 1000), '"more" brings the next 500 older ones, none twice');
 });
