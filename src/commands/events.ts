@@ -3,6 +3,7 @@ import { type Summary, summarize } from '../format/summary.js';
 import { eventRecord } from '../format/json.js';
 import { recordLine } from '../format/json-text.js';
 import { createHistoryView } from '../format/terminal.js';
+import type { EventRow } from '../store/index.js';
 import { openHistory, readWhole, shortIds } from './history.js';
 import { RunError } from './errors.js';
 import type { CommandIO } from './io.js';
@@ -16,32 +17,55 @@ export interface EventsOptions {
   grep?: string;
 }
 
+/**
+ * Writes a line, waiting while the reader is behind: a pipe takes what it can and node queues the rest in memory, so
+ * `events -n 0 --json | jq` held the whole listing (50,000 events: a 64 MB heap ran out). A reader that goes away
+ * ends the process (cli.ts), so the wait cannot outlive it.
+ */
+async function write(io: CommandIO, line: string): Promise<void> {
+  if (!io.out.write(line)) await new Promise((resolve) => io.out.once('drain', resolve));
+}
+
+/** Rows read from the store at a time: `events -n 0` held every row at once (~1.8 KB each, 90 MB at 50,000). */
+const PAGE = 1000;
+
 /** `webhook-listen events`: the newest events first, one line each, as seen live. */
-export function listEvents(options: EventsOptions, io: CommandIO): void {
+export async function listEvents(options: EventsOptions, io: CommandIO): Promise<void> {
   const store = openHistory(options.storeDir, (w) => io.printer.warn(w));
   try {
     const query = { name: options.event, grep: options.grep };
-    const shown = store.list({ ...query, limit: options.limit > 0 ? options.limit : -1 });
-    if (shown.length === 0) {
+    const wanted = options.limit > 0 ? options.limit : Infinity;
+    const read = (beforeId: string | undefined, left: number): EventRow[] => (left > 0 ? store.list({ ...query, limit: Math.min(PAGE, left), beforeId }) : []);
+    let page = read(undefined, wanted);
+    if (page.length === 0) {
       const what = [options.event && `"${options.event}"`, options.grep && `matching "${options.grep}"`].filter(Boolean).join(' ');
       throw new RunError(`no ${what} events in ${options.storeDir} — see all with: webhook-listen events`);
     }
-    const short = shortIds(shown.map((e) => e.id));
     const view = createHistoryView(io);
-    for (const row of shown) {
-      if (io.json) {
-        // The whole record, body included: read only for the events listed.
-        const event = readWhole(store, row.id);
-        const decoded = decodeBody(event);
-        const summary = summarize(event, decoded);
-        const stored = JSON.parse(row.summary) as Summary;
-        if (stored.signature) summary.signature = stored.signature;
-        io.out.write(recordLine({ ...eventRecord(event, summary, decoded), deliveries: row.deliveries }) + '\n');
-      } else io.out.write(view.listLine(short.get(row.id)!, row, JSON.parse(row.summary) as Summary, row.deliveries) + '\n');
+    let shown = 0;
+    let previous: string | undefined;
+    while (page.length > 0) {
+      shown += page.length;
+      // The next page before this one is printed: a short id is unique against its neighbours on both sides.
+      const next = page.length === PAGE ? read(page.at(-1)!.id, wanted - shown) : [];
+      const short = io.json ? undefined : shortIds([...page.map((e) => e.id), ...(previous ? [previous] : []), ...(next[0] ? [next[0].id] : [])]);
+      for (const row of page) {
+        if (io.json) {
+          // The whole record, body included: read only for the events listed.
+          const event = readWhole(store, row.id);
+          const decoded = decodeBody(event);
+          const summary = summarize(event, decoded);
+          const stored = JSON.parse(row.summary) as Summary;
+          if (stored.signature) summary.signature = stored.signature;
+          await write(io, recordLine({ ...eventRecord(event, summary, decoded), deliveries: row.deliveries }) + '\n');
+        } else await write(io, view.listLine(short!.get(row.id)!, row, JSON.parse(row.summary) as Summary, row.deliveries) + '\n');
+      }
+      previous = page.at(-1)!.id;
+      page = next;
     }
-    if (!io.json && options.limit > 0 && shown.length === options.limit) {
+    if (!io.json && options.limit > 0 && shown === options.limit) {
       const total = store.count(query);
-      if (total > shown.length) io.printer.info(`${shown.length} of ${total} events shown — more with --limit ${total} (or --limit 0 for all)`);
+      if (total > shown) io.printer.info(`${shown} of ${total} events shown — more with --limit ${total} (or --limit 0 for all)`);
     }
   } finally {
     store.close();
