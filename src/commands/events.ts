@@ -6,7 +6,7 @@ import { createHistoryView } from '../format/terminal.js';
 import type { EventRow } from '../store/index.js';
 import { openHistory, readWhole, shortIds } from './history.js';
 import { RunError } from './errors.js';
-import type { CommandIO } from './io.js';
+import { type CommandIO, writeLine } from './io.js';
 
 export interface EventsOptions {
   storeDir: string;
@@ -15,15 +15,6 @@ export interface EventsOptions {
   event?: string;
   /** Only events whose summary, id or path contains this text. */
   grep?: string;
-}
-
-/**
- * Writes a line, waiting while the reader is behind: a pipe takes what it can and node queues the rest in memory, so
- * `events -n 0 --json | jq` held the whole listing (50,000 events: a 64 MB heap ran out). A reader that goes away
- * ends the process (cli.ts), so the wait cannot outlive it.
- */
-async function write(io: CommandIO, line: string): Promise<void> {
-  if (!io.out.write(line)) await new Promise((resolve) => io.out.once('drain', resolve));
 }
 
 /** Rows read from the store at a time: `events -n 0` held every row at once (~1.8 KB each, 90 MB at 50,000). */
@@ -57,8 +48,8 @@ export async function listEvents(options: EventsOptions, io: CommandIO): Promise
           const summary = summarize(event, decoded);
           const stored = JSON.parse(row.summary) as Summary;
           if (stored.signature) summary.signature = stored.signature;
-          await write(io, recordLine({ ...eventRecord(event, summary, decoded), deliveries: row.deliveries }) + '\n');
-        } else await write(io, view.listLine(short!.get(row.id)!, row, JSON.parse(row.summary) as Summary, row.deliveries) + '\n');
+          await writeLine(io, recordLine({ ...eventRecord(event, summary, decoded), deliveries: row.deliveries }) + '\n');
+        } else await writeLine(io, view.listLine(short!.get(row.id)!, row, JSON.parse(row.summary) as Summary, row.deliveries) + '\n');
       }
       previous = page.at(-1)!.id;
       page = next;

@@ -3,7 +3,7 @@ import type { Summary } from '../format/summary.js';
 import { createHistoryView } from '../format/terminal.js';
 import { openHistory, pickEvents } from './history.js';
 import { RunError } from './errors.js';
-import type { CommandIO } from './io.js';
+import { type CommandIO, writeLine } from './io.js';
 
 export interface PendingOptions {
   storeDir: string;
@@ -25,16 +25,16 @@ function rowsFor(options: PendingOptions, io: CommandIO, act: 'list' | 'cancel' 
   return { store, query: { eventIds, target: options.target } };
 }
 
-function print(rows: PendingRow[], io: CommandIO, verb: string): void {
+async function print(rows: PendingRow[], io: CommandIO, verb: string): Promise<void> {
   const view = createHistoryView(io);
   for (const r of rows) {
-    if (io.json) io.out.write(JSON.stringify({ type: 'pending', ...r, summary: undefined, action: verb }) + '\n');
-    else io.out.write(view.pendingLine(r, JSON.parse(r.summary) as Summary) + '\n');
+    if (io.json) await writeLine(io, JSON.stringify({ type: 'pending', ...r, summary: undefined, action: verb }) + '\n');
+    else await writeLine(io, view.pendingLine(r, JSON.parse(r.summary) as Summary) + '\n');
   }
 }
 
 /** `webhook-listen pending`: deliveries still owed, per target, with attempts, next try and last error. */
-export function listPending(options: PendingOptions, io: CommandIO): void {
+export async function listPending(options: PendingOptions, io: CommandIO): Promise<void> {
   const { store, query } = rowsFor(options, io, 'list');
   try {
     const rows = store.listPending(query);
@@ -42,19 +42,19 @@ export function listPending(options: PendingOptions, io: CommandIO): void {
       io.printer.info('nothing is waiting: every delivery has succeeded or given up');
       return;
     }
-    print(rows, io, 'pending');
+    await print(rows, io, 'pending');
   } finally {
     store.close();
   }
 }
 
 /** Runs `act` on the deliveries the options name and prints them; none is a RunError. */
-function actOn(options: PendingOptions, io: CommandIO, verb: 'cancel' | 'retry', act: (store: StoreHandle, q: PendingQuery) => PendingRow[]): PendingRow[] {
+async function actOn(options: PendingOptions, io: CommandIO, verb: 'cancel' | 'retry', act: (store: StoreHandle, q: PendingQuery) => PendingRow[]): Promise<PendingRow[]> {
   const { store, query } = rowsFor(options, io, verb);
   try {
     const rows = act(store, query);
     if (rows.length === 0) throw new RunError('no waiting delivery matches — see them with: webhook-listen pending');
-    print(rows, io, verb === 'cancel' ? 'cancelled' : 'retry');
+    await print(rows, io, verb === 'cancel' ? 'cancelled' : 'retry');
     return rows;
   } finally {
     store.close();
@@ -62,14 +62,14 @@ function actOn(options: PendingOptions, io: CommandIO, verb: 'cancel' | 'retry',
 }
 
 /** `webhook-listen cancel`: gives up on owed deliveries; a running listener drops them within a second. */
-export function cancelPending(options: PendingOptions, io: CommandIO): void {
-  const rows = actOn(options, io, 'cancel', (store, q) => store.cancelPending(q));
+export async function cancelPending(options: PendingOptions, io: CommandIO): Promise<void> {
+  const rows = await actOn(options, io, 'cancel', (store, q) => store.cancelPending(q));
   if (!io.json) io.printer.info(`cancelled ${rows.length} ${rows.length === 1 ? 'delivery' : 'deliveries'}`);
 }
 
 /** `webhook-listen retry`: asks the listener holding these deliveries to try them now. */
-export function retryPending(options: PendingOptions, io: CommandIO): void {
-  const rows = actOn(options, io, 'retry', (store, q) => store.retryPending(q));
+export async function retryPending(options: PendingOptions, io: CommandIO): Promise<void> {
+  const rows = await actOn(options, io, 'retry', (store, q) => store.retryPending(q));
   const idle = rows.filter((r) => !r.held).length;
   if (!io.json)
     io.printer.info(
