@@ -264,10 +264,15 @@ export function startListener(options: ListenerOptions): Promise<ListenerHandle>
       if (!socket.writable) return socket.destroy();
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-      // Said, never silent: a sender whose requests node cannot read would otherwise look as if it sent nothing.
-      const raw = (err as { rawPacket?: Buffer }).rawPacket;
-      const [method, url] = requestLineOf(raw);
-      options.onIgnored?.({ method, url, remoteAddress: (socket as import('node:net').Socket).remoteAddress ?? '', status, reason: unreadable(err.code, raw) });
+      // Said, never silent: a sender whose requests node cannot read would otherwise look as if it sent nothing. Unless
+      // its headers were read: that request is an event, whose own line says how its body ended (node's parser keeps
+      // the request it is reading on the socket; should that change, such a request is said twice, not never).
+      const reading = (socket as { parser?: { incoming?: { complete?: boolean } | null } }).parser?.incoming;
+      if (!reading || reading.complete) {
+        const raw = (err as { rawPacket?: Buffer }).rawPacket;
+        const [method, url] = requestLineOf(raw);
+        options.onIgnored?.({ method, url, remoteAddress: (socket as import('node:net').Socket).remoteAddress ?? '', status, reason: unreadable(err.code, raw) });
+      }
       // end() alone only half-closes: a client that keeps dribbling would hold the socket open.
       socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
     });
@@ -350,6 +355,7 @@ function unreadable(code: string | undefined, raw: Buffer | undefined): string {
     HPE_INVALID_CHUNK_SIZE: 'a malformed chunked body',
     HPE_LF_EXPECTED: 'lines not ended by CRLF',
     HPE_CR_EXPECTED: 'lines not ended by CRLF',
+    HPE_INVALID_EOF_STATE: 'the sender closed its side before the request was complete',
   };
   return `could not be read as HTTP: ${(code && what[code]) ?? 'malformed'} (${code ?? 'unknown'})`;
 }

@@ -22,7 +22,7 @@ const alive = (pid: number | undefined): boolean => {
 const storedEvents = (dir: string): Record<string, any>[] => storeRecords(dir).filter((r) => r.t === 'event');
 
 /** Sends raw bytes on a fresh socket and resolves with everything the server answered (bounded). */
-function rawRequest(port: number, chunks: (string | Buffer)[], opts: { gapMs?: number; abortAfter?: boolean; timeoutMs?: number } = {}): Promise<string> {
+function rawRequest(port: number, chunks: (string | Buffer)[], opts: { gapMs?: number; abortAfter?: boolean; halfClose?: boolean; timeoutMs?: number } = {}): Promise<string> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     let answer = '';
@@ -41,6 +41,8 @@ function rawRequest(port: number, chunks: (string | Buffer)[], opts: { gapMs?: n
         if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
       }
       if (opts.abortAfter) setTimeout(() => socket.destroy(), 100);
+      // Our side ended, theirs still open for the answer.
+      if (opts.halfClose) socket.end();
     });
   });
 }
@@ -126,6 +128,14 @@ test('requests node cannot read as HTTP are answered 400 and said, with why: a b
   await refused('?', /TLS handshake: the sender used https:\/\//);
   await refused('/both', /could not be read as HTTP: .*\(HPE_/);
   assert.equal(wl.cli.records().filter((r) => r.type === 'event').length, 0, 'nothing of them is an event');
+  // Cut off while its headers came: said so. Cut off in its body: an event, whose own record says so, and nothing else.
+  await rawRequest(port, [`POST /halfhead HTTP/1.1\r\n${host}Content-Ty`], { halfClose: true });
+  await refused('?', /the sender closed its side before the request was complete \(HPE_INVALID_EOF_STATE\)/);
+  await rawRequest(port, [`POST /halfbody HTTP/1.1\r\n${host}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"event":"x`], { halfClose: true });
+  const half = await wl.cli.waitForRecord((r) => r.type === 'event' && r.path === '/halfbody', 'the half-body event');
+  assert.equal(half.rejected, 'aborted');
+  await new Promise((res) => setTimeout(res, 300));
+  assert.equal(wl.cli.records().filter((r) => r.type === 'refused').length, 4, 'the half body is not said twice');
 });
 
 test('hostile requests: every method, long and odd URLs, 500 headers, duplicates, aborted bodies, slow headers', async (t) => {
