@@ -52,7 +52,7 @@ const noColorDetection = {
 rmSync('dist', { recursive: true, force: true });
 await build({
   plugins: [builtins, noColorDetection],
-  entryPoints: ['src/cli.ts'],
+  entryPoints: { cli: 'src/cli/main.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: false,

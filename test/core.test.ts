@@ -10,7 +10,7 @@ import { header, startApp } from './helpers/app.js';
 import { postJson, seedBytes, send, sha256 } from './helpers/http.js';
 import { storeRecords as storedLines } from './helpers/store.js';
 import { waitFor } from './helpers/wait.js';
-import { RecentIds, isoTime, newEventId } from '../src/event.js';
+import { RecentIds, isoTime, newEventId } from '../src/core/ids.js';
 import { WRITE_EVERY_MS, coalesced } from '../src/format/output.js';
 
 const sleepMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

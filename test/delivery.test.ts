@@ -11,7 +11,8 @@ import { header, startApp, type Received, type RecordingApp } from './helpers/ap
 import { postJson, seedBytes } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
 import { numberedEvent } from './helpers/store.js';
-import { loadHttpClient } from '../src/delivery.js';
+import { loadHttpClient } from '../src/forward/http-client.js';
+import { createDeliverer } from '../src/forward/deliver.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 const seqOf = (r: Received): number => JSON.parse(r.body.toString()).seq as number;
@@ -306,10 +307,12 @@ test('after a restart, deliveries owed from before go out before the new events'
 test('forwarding loads undici’s client alone: Node’s own copy of undici is never loaded; paths, bodies and bad URLs as before', () => {
   // In a fresh process: whether a module is loaded is a fact of the whole process. node:http is taken as the listener
   // takes it (its ES module facade loads Node's undici by itself, nodejs/node#59686).
-  assert.equal(typeof loadHttpClient, 'function'); // and the import makes tsc emit the module the child loads
+  assert.equal(typeof loadHttpClient, 'function'); // and the imports make tsc emit the modules the child loads
+  assert.equal(typeof createDeliverer, 'function');
   const script = `
     const http = process.getBuiltinModule('node:http');
-    const { createDeliverer, loadHttpClient } = await import(${JSON.stringify(new URL('../src/delivery.js', import.meta.url).href)});
+    const { createDeliverer } = await import(${JSON.stringify(new URL('../src/forward/deliver.js', import.meta.url).href)});
+    const { loadHttpClient } = await import(${JSON.stringify(new URL('../src/forward/http-client.js', import.meta.url).href)});
     const seen = [];
     const app = http.createServer((q, r) => { const chunks = []; q.on('data', (d) => chunks.push(d)); q.on('end', () => { seen.push([q.method, q.url, Buffer.concat(chunks).toString('hex')]); r.end('ok'); }); });
     await new Promise((r) => app.listen(0, '127.0.0.1', r));

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { sign as githubSign } from '@octokit/webhooks-methods';
 import Stripe from 'stripe';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { type SignatureCheck, verifySignature, parseSecret } from '../src/signature.js';
+import { type SignatureCheck, verifySignature, parseSecret } from '../src/core/signature.js';
 import { run, startListening } from './helpers/cli.js';
 import { startApp } from './helpers/app.js';
 import { postJson, send } from './helpers/http.js';

@@ -1,11 +1,11 @@
-import { decodeBody } from '../event.js';
+import { decodeBody } from '../core/body.js';
 import { type Summary, summarize } from '../format/summary.js';
 import { eventRecord } from '../format/json.js';
 import { recordLine } from '../format/json-text.js';
-import { createHistoryView } from '../format/terminal.js';
+import { createHistoryView } from '../format/history-view.js';
 import type { EventRow } from '../store/index.js';
 import { openHistory, readWhole, shortIds } from './history.js';
-import { RunError } from './errors.js';
+import { RunError } from '../core/errors.js';
 import { type CommandIO, writeLine } from './io.js';
 
 export interface EventsOptions {

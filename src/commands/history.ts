@@ -1,13 +1,8 @@
 import { existsSync } from 'node:fs';
-import type { WebhookEvent } from '../event.js';
-import { type EventDescription, type EventRow, type StoreHandle, openStore } from '../store/index.js';
-import { type Summary, summarize, summaryText } from '../format/summary.js';
-import { RunError } from './errors.js';
-
-/** What the store keeps to list and search an event without reading its body (its summary, already made, or made here). */
-export function describeEvent(event: WebhookEvent, summary: Summary = summarize(event)): EventDescription {
-  return { summary: JSON.stringify(summary), text: `${summaryText(summary)} ${event.id} ${event.path}` };
-}
+import type { WebhookEvent } from '../core/event.js';
+import { RunError } from '../core/errors.js';
+import { describeEvent } from '../format/describe.js';
+import { type EventRow, type StoreHandle, openStore } from '../store/index.js';
 
 /** Opens the store for a history command; an absent, unreadable or empty store is a RunError. */
 export function openHistory(dir: string, warn: (message: string) => void): StoreHandle {

@@ -1,10 +1,10 @@
 import { openStore } from '../store/index.js';
-import { describeEvent } from './history.js';
-import { createDeliverer } from '../delivery.js';
+import { describeEvent } from '../format/describe.js';
+import { createDeliverer } from '../forward/deliver.js';
 import { startInspector } from '../inspector/server.js';
 import type { Printer } from '../format/printer.js';
-import { sendAgain } from './replay.js';
-import { RunError } from './errors.js';
+import { sendAgain } from '../forward/replay.js';
+import { RunError } from '../core/errors.js';
 
 export interface InspectOptions {
   storeDir: string;
@@ -31,7 +31,7 @@ export async function inspectStore(options: InspectOptions, printer: Printer): P
       portExplicit: options.portExplicit,
       store,
       defaultTargets: options.to,
-      replay: (event, targets, edited) => sendAgain(event, targets, edited, { deliverer, store, printer }),
+      replay: (event, targets, edited) => sendAgain(event, targets, edited, { deliverer, record: (r) => store.appendDelivery(r), onResult: (r, e) => printer.delivery(r, e), warn: (m) => printer.warn(m) }),
     });
   } catch (err) {
     store.close();

@@ -1,8 +1,8 @@
 import type { PendingRow, StoreHandle } from '../store/index.js';
 import type { Summary } from '../format/summary.js';
-import { createHistoryView } from '../format/terminal.js';
+import { createHistoryView } from '../format/history-view.js';
 import { openHistory, pickEvents } from './history.js';
-import { RunError } from './errors.js';
+import { RunError } from '../core/errors.js';
 import { type CommandIO, writeLine } from './io.js';
 
 export interface PendingOptions {

@@ -1,9 +1,7 @@
-import type { DeliveryResult, WebhookEvent } from '../event.js';
-import type { StoreHandle } from '../store/index.js';
-import { type Deliverer, createDeliverer } from '../delivery.js';
-import type { Printer } from '../format/printer.js';
+import { createDeliverer } from '../forward/deliver.js';
+import { sendAgain } from '../forward/replay.js';
+import { RunError } from '../core/errors.js';
 import { openHistory, pickEvents, readWhole } from './history.js';
-import { RunError } from './errors.js';
 import type { CommandIO } from './io.js';
 
 export interface ReplayOptions {
@@ -14,34 +12,6 @@ export interface ReplayOptions {
   to: string[];
   timeoutMs: number;
   insecure?: boolean;
-}
-
-export const REPLAY_HEADER: [string, string] = ['Webhook-Listen-Replay', '1'];
-
-export interface ReplayDeps {
-  deliverer: Deliverer;
-  store: StoreHandle;
-  printer: Printer;
-  /** Also told about each result (the inspector's live view). */
-  onResult?(result: DeliveryResult): void;
-}
-
-/** Sends one stored (maybe edited) event to each target once, marked as a replay; records and prints each result. */
-export async function sendAgain(event: WebhookEvent, targets: string[], edited: boolean, deps: ReplayDeps): Promise<DeliveryResult[]> {
-  const results: DeliveryResult[] = [];
-  for (const target of targets) {
-    const { result } = await deps.deliverer.deliver(event, target, 1, { extraHeaders: [REPLAY_HEADER], replay: true });
-    if (edited) result.edited = true;
-    try {
-      deps.store.appendDelivery(result);
-    } catch (err) {
-      deps.printer.warn(`${(err as Error).message} — the replay result is not saved`);
-    }
-    deps.printer.delivery(result, event);
-    deps.onResult?.(result);
-    results.push(result);
-  }
-  return results;
 }
 
 /** `webhook-listen replay`: sends stored events again, byte for byte; true when every one got a 2xx. */
@@ -70,7 +40,7 @@ export async function replayEvents(options: ReplayOptions, io: CommandIO): Promi
     }
     if (jobs.length === 0) throw new RunError('nothing to replay: name events that were forwarded, or pass --to <url>');
     for (const { id, targets } of jobs) {
-      const results = await sendAgain(readWhole(store, id), targets, false, { deliverer, store, printer: io.printer });
+      const results = await sendAgain(readWhole(store, id), targets, false, { deliverer, record: (r) => store.appendDelivery(r), onResult: (r, e) => io.printer.delivery(r, e), warn: (m) => io.printer.warn(m) });
       if (results.some((r) => r.status === undefined || r.status >= 300)) allOk = false;
     }
   } finally {

@@ -1,8 +1,11 @@
-import { type WebhookEvent, decodeBody, detectEventName, newEventId } from '../event.js';
-import { createDeliverer } from '../delivery.js';
+import { type WebhookEvent } from '../core/event.js';
+import { decodeBody } from '../core/body.js';
+import { detectEventName } from '../core/naming.js';
+import { newEventId } from '../core/ids.js';
+import { createDeliverer } from '../forward/deliver.js';
 import { summarize } from '../format/summary.js';
-import { CONTENT_TYPES, type ContentType, SAMPLE_KINDS, newMessage } from '../samples/platform.js';
-import { RunError } from './errors.js';
+import { CONTENT_TYPES, type ContentType, SAMPLE_KINDS, newMessage } from './samples.js';
+import { RunError } from '../core/errors.js';
 import type { CommandIO } from './io.js';
 
 export interface SendOptions {

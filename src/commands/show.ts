@@ -1,8 +1,8 @@
-import { decodeBody } from '../event.js';
+import { decodeBody } from '../core/body.js';
 import { type Summary, summarize } from '../format/summary.js';
 import { eventRecord } from '../format/json.js';
 import { recordLine } from '../format/json-text.js';
-import { createHistoryView } from '../format/terminal.js';
+import { createHistoryView } from '../format/history-view.js';
 import { openHistory, pickEvents, readWhole } from './history.js';
 import type { CommandIO } from './io.js';
 

@@ -1,8 +1,9 @@
-import type { DecodedBody, DeliveryResult, WebhookEvent } from '../event.js';
+import type { DecodedBody } from '../core/body.js';
+import type { DeliveryResult, WebhookEvent } from '../core/event.js';
 import type { Printer } from './printer.js';
 import { coalesced } from './output.js';
 import { type Summary, summaryText } from './summary.js';
-import { banner } from './terminal.js';
+import { banner } from './banner.js';
 import { RawJson, compactJson, recordLine } from './json-text.js';
 
 /** Headers as an object for `jq`: original names, repeated headers as arrays; no prototype, so `__proto__` is a name. */

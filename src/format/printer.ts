@@ -1,4 +1,5 @@
-import type { DecodedBody, DeliveryResult, WebhookEvent } from '../event.js';
+import type { DecodedBody } from '../core/body.js';
+import type { DeliveryResult, WebhookEvent } from '../core/event.js';
 import type { Summary } from './summary.js';
 
 export interface ReadyInfo {

@@ -1,4 +1,6 @@
-import { type BodyKind, type DecodedBody, type DeliveryResult, type WebhookEvent, decodeBody } from '../event.js';
+import { type BodyKind, type DecodedBody, decodeBody } from '../core/body.js';
+import { formatSize } from '../core/size.js';
+import { type DeliveryResult, type WebhookEvent } from '../core/event.js';
 import { type PlatformParts, platformParts } from './platform.js';
 
 /** Everything a one-line view of an event needs; shared by the terminal, `events` and the inspector. */
@@ -23,12 +25,6 @@ export interface Summary {
 }
 
 const PREVIEW_CHARS = 400;
-
-export function formatSize(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  if (bytes < 1_000_000) return `${(bytes / 1000).toFixed(1)} kB`;
-  return `${(bytes / 1_000_000).toFixed(1)} MB`;
-}
 
 let lastClock = { second: '', clock: '' };
 
@@ -62,7 +58,8 @@ const NOTES: Record<NonNullable<WebhookEvent['rejected']>, string> = {
   loop: '508 forward loop (it carried an event id of this listener), not forwarded',
 };
 
-export function summarize(event: WebhookEvent, decoded: DecodedBody = decodeBody(event)): Summary {
+/** The one-line view of an event, built once, with its signature check when there was one. */
+export function summarize(event: WebhookEvent, decoded: DecodedBody = decodeBody(event), signature?: Summary['signature']): Summary {
   const summary: Summary = {
     time: formatClock(event.receivedAt),
     name: event.name,
@@ -80,6 +77,7 @@ export function summarize(event: WebhookEvent, decoded: DecodedBody = decodeBody
     const p = (decoded.kind === 'json' && providerLine(event, decoded.value)) || preview(decoded);
     if (p) summary.preview = p;
   }
+  if (signature) summary.signature = signature;
   return summary;
 }
 

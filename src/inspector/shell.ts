@@ -1,4 +1,4 @@
-import type { WebhookEvent } from '../event.js';
+import type { WebhookEvent } from '../core/event.js';
 
 /*
  * "Copy as cURL" that is safe to paste: the command is printable ASCII only, so no byte of a payload can reach the

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DeliveryResult, type WebhookEvent, fromStored, type StoredEvent } from '../event.js';
+import { type DeliveryResult, type WebhookEvent, fromStored, type StoredEvent } from '../core/event.js';
 
 /** A 0.1.0 store: `<segment-id>-<pid>.ndjson` files of `{"t":"event",…}` and `{"t":"delivery",…}` lines. */
 const SEGMENT_RE = /^[0-9a-z]{26}-\d+\.ndjson$/;

@@ -1,0 +1,141 @@
+import { Command, Option } from 'commander';
+import { DEFAULT_INSPECT_PORT, DEFAULT_PORT, DEFAULT_TUNNEL_HOST } from '../core/defaults.js';
+import { parseSecret, secretProblem } from '../core/signature.js';
+import type { ListenOptions } from '../listen/options.js';
+import { collectHeader, collectRoute, collectSecret, forwardTimeout, insecureOf, insecureOption, parseCount, parseDuration, parseMaxBody, parseNames, parsePath, parsePort, parseSubdomain, parseTunnelHost, routesOf, skipVerifyOption, withDefault } from './options.js';
+import { type OutputFlags, defaultStoreDir, makePrinter } from './output.js';
+import { fail, stopOnSignals } from './signals.js';
+
+const env = process.env;
+
+/** The listener's flags as commander gives them (the root command's options). */
+interface ListenFlags extends OutputFlags {
+  port?: number;
+  host: string;
+  forwardTo?: { url: string; names?: string[] }[];
+  path?: string;
+  events?: string[];
+  passthrough?: boolean;
+  maxBody: number;
+  forwardTimeout: number;
+  retries: number;
+  retryDelay: number;
+  secret?: string[];
+  signatureHeader?: string;
+  strictOrder?: boolean;
+  header?: [string, string][];
+  insecure?: boolean;
+  skipVerify?: boolean;
+  resume: boolean;
+  store?: string;
+  keep: number;
+  tunnel: boolean;
+  tunnelHost: string;
+  subdomain?: string;
+  newUrl?: boolean;
+  onUrl?: string;
+  inspectPort?: number;
+  inspect: boolean;
+}
+
+/** The flags as the session takes them. */
+export function listenOptionsOf(opts: ListenFlags, version: string, stopping: AbortSignal): ListenOptions {
+  const secrets = [...(opts.secret ?? []), ...(env.WEBHOOK_LISTEN_SECRET ? [env.WEBHOOK_LISTEN_SECRET] : [])];
+  return {
+    version,
+    port: opts.port ?? DEFAULT_PORT,
+    portExplicit: opts.port !== undefined,
+    host: opts.host,
+    targets: [...new Set((opts.forwardTo ?? []).map((r) => r.url))],
+    routes: routesOf(opts.forwardTo ?? []),
+    secrets: secrets.map(parseSecret),
+    signatureHeader: opts.signatureHeader,
+    path: opts.path,
+    events: opts.events,
+    passthrough: Boolean(opts.passthrough),
+    maxBody: opts.maxBody,
+    forwardTimeoutMs: opts.forwardTimeout,
+    storeDir: opts.store ?? defaultStoreDir(),
+    keep: opts.keep,
+    retries: opts.retries,
+    retryDelayMs: opts.retryDelay,
+    strictOrder: Boolean(opts.strictOrder),
+    insecure: insecureOf(opts),
+    headers: opts.header ?? [],
+    resume: opts.resume !== false,
+    // How often the public URL is checked end to end; tests set it shorter.
+    tunnel: opts.tunnel === false ? false : { host: opts.tunnelHost, subdomain: opts.subdomain, newUrl: Boolean(opts.newUrl), checkMs: Number(env.WEBHOOK_LISTEN_TUNNEL_CHECK_MS) || undefined },
+    onUrl: opts.onUrl,
+    inspect: opts.inspect === false ? false : { port: opts.inspectPort ?? DEFAULT_INSPECT_PORT, explicit: opts.inspectPort !== undefined },
+    env,
+    stopping,
+  };
+}
+
+/** Runs the listener until ^C, SIGTERM or a closed output. */
+async function runListener(program: Command, opts: ListenFlags, version: string): Promise<void> {
+  const envSecretProblem = env.WEBHOOK_LISTEN_SECRET ? secretProblem(env.WEBHOOK_LISTEN_SECRET) : undefined;
+  if (envSecretProblem) program.error(`error: WEBHOOK_LISTEN_SECRET: ${envSecretProblem}`, { exitCode: 2 });
+  const printer = makePrinter(opts);
+  const signals = stopOnSignals(printer);
+  const { listen } = await import('../listen/session.js');
+  let session;
+  try {
+    session = await listen(listenOptionsOf(opts, version, signals.starting), printer);
+  } catch (err) {
+    fail(err, printer);
+  }
+  signals.attach(session);
+}
+
+/** The root command: the listener, with its flags (declarative; the parsers are in options.ts). */
+export function defineListen(program: Command, version: string): void {
+  program
+    .name('webhook-listen')
+    .description('Receive webhooks on your laptop: a public URL, a readable line per event, byte-exact forwarding to your app, and a history to replay.')
+    .version(version, '-V, --version')
+    .enablePositionalOptions()
+    .showHelpAfterError('(run webhook-listen --help for usage)')
+    .exitOverride()
+    .option('-p, --port <port>', `listener port; if the default is busy the next free one is used`, parsePort)
+    .option('--host <address>', 'address to bind the listener to', '127.0.0.1')
+    .option('-f, --forward-to <[names=]url>', 'forward each event to your app (repeatable); 3000 and localhost:3000/hook are shorthands; check_run,push=URL takes only those events', collectRoute)
+    .option('--path <path>', 'accept events only on this path; other paths get 404', parsePath)
+    .option('--events <names>', 'show and forward only these event names (comma-separated); others are still stored', parseNames)
+    .option('--passthrough', "answer the sender with the first target's real response instead of an immediate 200")
+    .option('--json', 'print one JSON record per line (ready, event, delivery, tunnel, ignored, refused, dropped) on stdout')
+    .option('-v, --verbose', 'print headers and the whole body under each event')
+    .addOption(withDefault('--max-body <size>', 'largest body accepted (at most 256mb); larger ones get 413', parseMaxBody, '10mb'))
+    .addOption(forwardTimeout())
+    .option('--retries <n>', 'retries of an event the app answers 5xx/429/408 or leaves unfinished (backoff 1 s doubling to 30 s); an unreachable app is waited for', parseCount, 25)
+    .addOption(withDefault('--retry-delay <duration>', 'delay before the first retry; it doubles up to 30 s', parseDuration, '1s'))
+    .option('--secret <[provider:]secret>', 'verify signatures with this secret (repeatable; also WEBHOOK_LISTEN_SECRET); provider: github, stripe, standard (svix), shopify, slack, generic', collectSecret)
+    .option('--signature-header <name>', 'a header holding an HMAC-SHA256 of the body (hex or base64), checked with --secret')
+    .option('--strict-order', 'deliver event N+1 only after event N succeeded or gave up, even when the app rejected N')
+    .option('-H, --header <header>', 'add or replace a header on forwarded requests, "Name: value" (repeatable; never stored)', collectHeader)
+    .addOption(insecureOption())
+    .addOption(skipVerifyOption())
+    .option('--no-resume', 'do not resume deliveries left pending by an earlier run')
+    .option('--store <dir>', 'where events are kept (env WEBHOOK_LISTEN_HOME)')
+    .option('--keep <n>', 'keep at least this many newest events in the store', parseCount, 10_000)
+    .option('--no-tunnel', 'do not open a public tunnel; only this machine can reach the listener')
+    .option('--tunnel-host <url>', 'the localtunnel server to use (a self-hosted one)', parseTunnelHost, DEFAULT_TUNNEL_HOST)
+    .option('--subdomain <name>', 'ask the tunnel server for this name (default: the one kept in the store, so the URL stays the same)', parseSubdomain)
+    .option('--new-url', 'pick a new random subdomain for the public URL (and keep it for later runs)')
+    .option('--on-url <command>', 'shell command to run with WEBHOOK_LISTEN_URL set whenever the public URL is set or changes')
+    .option('--inspect-port <port>', 'port of the local web inspector (default 4040, or the next free one)', parsePort)
+    .option('--no-inspect', 'do not start the web inspector')
+    .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ webhook-listen --forward-to 3000
+  $ webhook-listen --forward-to http://localhost:3000/my/webhook/url --path /my/webhook/url
+  $ webhook-listen --no-tunnel --passthrough -f 3000 --events newMessage
+  $ webhook-listen --json | jq 'select(.type=="event") | .body.message.content'
+
+Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
+    )
+    .action((opts: ListenFlags) => runListener(program, opts, version));
+}

@@ -1,0 +1,115 @@
+/** One HTTP request as it reached the listener: the unit every part of the tool shares. */
+export interface WebhookEvent {
+  id: string;
+  receivedAt: string;
+  method: string;
+  /** The request-target exactly as sent (path plus query). */
+  url: string;
+  path: string;
+  query: string;
+  /** Raw header pairs, case and order kept. */
+  headers: [string, string][];
+  body: Buffer;
+  /** Bytes the sender declared or sent; differs from body.length only when the body was refused. */
+  size: number;
+  remoteAddress: string;
+  name: string | null;
+  /** Forward targets this event was (or will be) delivered to. */
+  targets: string[];
+  /**
+   * Why the event was not forwarded, when it was not: too large, filtered out by --events, cut off mid-body by the
+   * sender (aborted) or by the tunnel's body deadline (too-slow), or a forward loop (it carried our own event id).
+   */
+  rejected?: 'too-large' | 'filtered' | 'aborted' | 'too-slow' | 'loop';
+}
+
+/** Splits a request-target into path and query without throwing on odd input. */
+export function splitTarget(url: string): { path: string; query: string } {
+  const q = url.indexOf('?');
+  return q === -1 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
+}
+
+/** The stored form of an event: the body as base64, everything else as is. */
+export interface StoredEvent extends Omit<WebhookEvent, 'body'> {
+  bodyBase64: string;
+}
+
+export function toStored(e: WebhookEvent): StoredEvent {
+  // Field by field: a rest-spread cost 3 µs per event here, on the path every event takes.
+  const stored: StoredEvent = {
+    id: e.id,
+    receivedAt: e.receivedAt,
+    method: e.method,
+    url: e.url,
+    path: e.path,
+    query: e.query,
+    headers: e.headers,
+    size: e.size,
+    remoteAddress: e.remoteAddress,
+    name: e.name,
+    targets: e.targets,
+    bodyBase64: '',
+  };
+  if (e.rejected) stored.rejected = e.rejected;
+  stored.bodyBase64 = e.body.toString('base64');
+  return stored;
+}
+// A field added to WebhookEvent and forgotten above fails to compile here.
+type Unstored = Exclude<keyof WebhookEvent, 'body' | keyof StoredEvent>;
+const everyFieldStored: [Unstored] extends [never] ? true : never = true;
+void everyFieldStored;
+
+export function fromStored(stored: StoredEvent): WebhookEvent {
+  const { bodyBase64, ...rest } = stored;
+  return { ...rest, body: Buffer.from(bodyBase64 ?? '', 'base64') };
+}
+
+/** What the store keeps to list and search an event without reading its body: its summary (JSON) and searched text. */
+export interface EventDescription {
+  summary: string;
+  text: string;
+}
+
+/** Which stored event a queued delivery is for, so it can be read back instead of kept in memory. */
+export interface EventLocation {
+  id: string;
+}
+
+export interface AppResponse {
+  headers: [string, string][];
+  body?: string;
+  bodyBase64?: string;
+  /** The body's full size in bytes. */
+  size: number;
+  /** Only the first RESPONSE_KEEP bytes were kept. */
+  truncated?: boolean;
+}
+
+/** How much of an app's answer is kept with each delivery attempt. */
+export const RESPONSE_KEEP = 64_000;
+
+/** What happened when one event was sent to one target once. */
+export interface DeliveryResult {
+  eventId: string;
+  target: string;
+  /** The full URL the request went to. */
+  url: string;
+  method: string;
+  attempt: number;
+  /** Whether this is the last attempt for this event and target. */
+  final: boolean;
+  status?: number;
+  /** A short error code (ECONNREFUSED, TIMEOUT…) when no HTTP answer came. */
+  error?: string;
+  /** One line a person can act on. */
+  message?: string;
+  durationMs: number;
+  /** When the next attempt goes out, if one will. */
+  retryInMs?: number;
+  replay?: boolean;
+  /** A replay whose body or headers were edited first (in the inspector). */
+  edited?: boolean;
+  /** What the app answered: headers, and the body's first 64 KB (text, or base64 when not UTF-8) with its full size. */
+  response?: AppResponse;
+  at: string;
+}

@@ -1,0 +1,7 @@
+import type { EventDescription, WebhookEvent } from '../core/event.js';
+import { type Summary, summarize, summaryText } from './summary.js';
+
+/** An event's description (its summary, already made, or made here). */
+export function describeEvent(event: WebhookEvent, summary: Summary = summarize(event)): EventDescription {
+  return { summary: JSON.stringify(summary), text: `${summaryText(summary)} ${event.id} ${event.path}` };
+}

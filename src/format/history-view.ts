@@ -1,0 +1,57 @@
+import { Chalk } from 'chalk';
+import type { DecodedBody } from '../core/body.js';
+import type { DeliveryResult, WebhookEvent } from '../core/event.js';
+import { formatSize } from '../core/size.js';
+import { NOT_A_TTY_WIDTH, deliveryLine, paintFor, prettyBody } from './lines.js';
+import { type Summary, deliveryStatus, formatClock, joinPieces, summaryPieces } from './summary.js';
+import { displayWidth, fitPieces, neutralise } from './width.js';
+
+export interface ViewOptions {
+  colorLevel: 0 | 1 | 2 | 3;
+  width: number;
+}
+
+/** Renders stored history: `events` lines and `show` pages. */
+export function createHistoryView(options: ViewOptions) {
+  const c = new Chalk({ level: options.colorLevel });
+  const width = options.width > 0 ? options.width : NOT_A_TTY_WIDTH;
+  const paint = paintFor(c);
+  const tone = (status: string): string =>
+    /^[23]\d\d$/.test(status) ? c.green(status) : /^pending/.test(status) || status === 'filtered' ? c.yellow(status) : c.red(status);
+  return {
+    listLine(shortId: string, event: Pick<WebhookEvent, 'receivedAt' | 'targets' | 'rejected'>, summary: Summary, deliveries: DeliveryResult[]): string {
+      const day = event.receivedAt.slice(0, 10);
+      const status = deliveryStatus(event, deliveries);
+      const fixed = `${shortId}  ${day} `;
+      const tail = `  → ${status}`;
+      const room = width - displayWidth(fixed) - displayWidth(tail);
+      const pieces = fitPieces(summaryPieces(summary), Math.max(20, room));
+      return `${c.yellow(shortId)}  ${c.dim(day)} ${joinPieces(pieces, paint)}  ${c.dim('→')} ${tone(status)}`;
+    },
+    pendingLine(r: { eventId: string; target: string; attempts: number; nextAt?: number; lastError?: string; held: boolean }, summary: Summary): string {
+      const next = r.nextAt ? `next try ${formatClock(new Date(r.nextAt).toISOString())}` : r.held ? 'waiting its turn' : 'no listener holds it';
+      const head = `${r.eventId.slice(0, 12)}  → ${r.target}  ${r.attempts} ${r.attempts === 1 ? 'attempt' : 'attempts'}${r.lastError ? `, last ${r.lastError}` : ''}, ${next}  `;
+      const pieces = fitPieces(summaryPieces(summary), Math.max(20, width - displayWidth(head)));
+      return `${c.yellow(r.eventId.slice(0, 12))}  ${c.dim('→')} ${r.target}  ${c.dim(`${r.attempts} ${r.attempts === 1 ? 'attempt' : 'attempts'}${r.lastError ? `, last ${r.lastError}` : ''}, ${next}`)}  ${joinPieces(pieces, paint)}`;
+    },
+    detail(event: WebhookEvent, summary: Summary, decoded: DecodedBody, deliveries: DeliveryResult[], withHeaders: boolean): string {
+      const rows = [
+        joinPieces(fitPieces(summaryPieces(summary), width), paint),
+        `${c.dim('id')}        ${event.id}`,
+        `${c.dim('received')}  ${event.receivedAt} from ${event.remoteAddress || 'unknown'}`,
+        `${c.dim('request')}   ${event.method} ${neutralise(event.url)}  ${c.dim(`${formatSize(event.size)}, ${summary.kind}${decoded.encoding ? ` (${decoded.encoding})` : ''}`)}`,
+      ];
+      if (withHeaders) {
+        rows.push('');
+        for (const [k, v] of event.headers) rows.push(`${c.dim(neutralise(k) + ':')} ${neutralise(v)}`);
+      }
+      rows.push('', prettyBody(decoded, event));
+      if (deliveries.length) {
+        rows.push('', c.dim('deliveries'));
+        // Each attempt with what the app answered (the start of the body; all of it with --headers).
+        for (const d of deliveries) rows.push(deliveryLine(d, c, width, withHeaders));
+      }
+      return rows.join('\n');
+    },
+  };
+}

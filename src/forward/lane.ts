@@ -1,0 +1,178 @@
+import type { DeliveryResult, WebhookEvent } from '../core/event.js';
+import { Fifo } from './fifo.js';
+import type { Job, QueueOptions } from './queue-types.js';
+import { isOutage, isRetryable, rejectionDelay } from './retry-policy.js';
+
+type Pick = { job: Job; retry: boolean } | { waitMs: number } | undefined;
+
+/**
+ * The deliveries owed to one target, and the one worker that sends them. An outage (no answer) holds the whole line
+ * in order until the app is back; an event the app rejects (5xx/429) retries on its own backoff while later ones
+ * keep flowing, unless `strictOrder`.
+ */
+export class Lane {
+  readonly jobs = new Fifo<Job>();
+  /** Events the app rejected (5xx/429), each waiting for its own next try; oldest due first. */
+  #retrying: Job[] = [];
+  /** Set while the target is unreachable. */
+  #outage?: { delay: number };
+  #worker?: Promise<void>;
+  #timer?: NodeJS.Timeout;
+  #wake?: () => void;
+  #inFlight?: Job;
+  /** Asleep only until a rejected event is due: a new event must wake it, it need not wait. */
+  #idleUntilDue = false;
+  #stopped = false;
+
+  constructor(
+    readonly target: string,
+    private readonly options: QueueOptions,
+    private readonly onIdle: () => void,
+  ) {}
+
+  get size(): number {
+    return this.jobs.length + this.#retrying.length;
+  }
+
+  add(job: Job): void {
+    this.jobs.push(job);
+    if (this.#idleUntilDue) this.#wake?.();
+  }
+
+  run(): void {
+    if (!this.#stopped) this.#worker ??= this.#work();
+  }
+
+  /** No new attempts; resolves when the one in flight (if any) is done. */
+  stop(): Promise<void> | undefined {
+    this.#stopped = true;
+    this.#wake?.();
+    return this.#worker;
+  }
+
+  cancel(eventId: string): boolean {
+    const mine = (j: Job): boolean => j.id === eventId;
+    let found = false;
+    if (this.#inFlight && mine(this.#inFlight)) {
+      this.#inFlight.cancelled = true;
+      found = true;
+    }
+    const before = this.#retrying.length;
+    this.#retrying = this.#retrying.filter((j) => !mine(j));
+    if (this.jobs.remove(mine) > 0 || this.#retrying.length < before) found = true;
+    this.#wake?.();
+    return found;
+  }
+
+  retryNow(eventId: string): boolean {
+    let found = false;
+    const waiting = this.#retrying.find((j) => j.id === eventId);
+    if (waiting) {
+      waiting.dueAt = 0;
+      this.#retrying.sort((a, b) => a.dueAt! - b.dueAt!);
+      found = true;
+    }
+    if (this.jobs.find((j) => j.id === eventId)) found = true;
+    if (found) {
+      this.#wake?.();
+      this.run();
+    }
+    return found;
+  }
+
+  async #work(): Promise<void> {
+    while (!this.#stopped) {
+      const pick = this.#next();
+      if (!pick) break;
+      if ('waitMs' in pick) {
+        this.#idleUntilDue = true;
+        await this.#wait(pick.waitMs);
+        this.#idleUntilDue = false;
+        continue;
+      }
+      const event = this.#load(pick.job);
+      if (!event) {
+        this.#settle(pick.job, pick.retry);
+        continue;
+      }
+      this.#inFlight = pick.job;
+      const { result } = await this.options.deliverer.deliver(event, this.target, pick.job.attempts + 1);
+      this.#inFlight = undefined;
+      if (pick.job.cancelled) continue;
+      await this.#after(pick.job, pick.retry, event, result);
+    }
+    this.#worker = undefined;
+    this.onIdle();
+  }
+
+  /** What an attempt's result does to its job and to the line: wait out an outage, retry later, or settle. */
+  async #after(job: Job, retry: boolean, event: WebhookEvent, result: DeliveryResult): Promise<void> {
+    const o = this.options;
+    job.attempts++;
+    if (isOutage(result)) {
+      // The app is not there: everything for it waits, in order, without using up this event's retries.
+      const delay = this.#outage ? Math.min(this.#outage.delay * 2, o.maxDelayMs) : o.firstDelayMs;
+      this.#outage = { delay };
+      o.onResult({ ...result, final: false, retryInMs: delay }, event);
+      if (!this.#stopped) await this.#wait(delay);
+      return;
+    }
+    if (this.#outage) {
+      this.#outage = undefined;
+      o.onBack?.(this.target, this.size);
+    }
+    if (!isRetryable(result) || job.rejections >= o.retries) {
+      o.onResult(result, event);
+      this.#settle(job, retry);
+      return;
+    }
+    job.rejections++;
+    const delay = rejectionDelay(result, job.rejections, o.firstDelayMs, o.maxDelayMs);
+    o.onResult({ ...result, final: false, retryInMs: delay }, event);
+    if (this.#stopped) return;
+    if (o.strictOrder) return this.#wait(delay);
+    // Only this event waits; the line moves on.
+    this.#settle(job, retry);
+    job.dueAt = Date.now() + delay;
+    const at = this.#retrying.findIndex((j) => j.dueAt! > job.dueAt!);
+    this.#retrying.splice(at === -1 ? this.#retrying.length : at, 0, job);
+  }
+
+  /** The next job to try: a rejected one whose time has come (it is older), else the head of the line. */
+  #next(): Pick {
+    const due = this.#retrying[0];
+    const now = Date.now();
+    if (due && due.dueAt! <= now) return { job: due, retry: true };
+    const head = this.jobs.peek();
+    if (head) return { job: head, retry: false };
+    if (due) return { waitMs: due.dueAt! - now };
+    return undefined;
+  }
+
+  #settle(job: Job, retry: boolean): void {
+    if (retry) this.#retrying.splice(this.#retrying.indexOf(job), 1);
+    else if (this.jobs.peek() === job) this.jobs.shift();
+  }
+
+  #load(job: Job): WebhookEvent | undefined {
+    if (job.event) return job.event;
+    try {
+      return (job.event = this.options.spill!.load(job.at!));
+    } catch (err) {
+      // The store lost it (deleted or damaged by hand): nothing left to deliver, but never silently.
+      this.options.onLost?.(this.target, job.at!, err as Error);
+      return undefined;
+    }
+  }
+
+  #wait(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#timer = setTimeout(resolve, ms);
+      this.#wake = resolve;
+    }).then(() => {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#wake = undefined;
+    });
+  }
+}

@@ -1,0 +1,49 @@
+import type { Secret } from '../core/signature.js';
+
+export interface ListenOptions {
+  version: string;
+  port: number;
+  /** The user asked for this port: a busy one is an error instead of a step to the next. */
+  portExplicit: boolean;
+  host: string;
+  targets: string[];
+  path?: string;
+  events?: string[];
+  passthrough: boolean;
+  maxBody: number;
+  forwardTimeoutMs: number;
+  storeDir: string;
+  keep: number;
+  retries: number;
+  retryDelayMs: number;
+  /** Event N+1 only after event N succeeded or gave up, even when the app rejected N (--strict-order). */
+  strictOrder?: boolean;
+  /** Accept self-signed certificates on https targets (--insecure). */
+  insecure?: boolean;
+  /** Headers added to (or replacing) those of every forwarded request (--header); never stored. */
+  headers?: [string, string][];
+  /** Event names a target takes (`--forward-to check_run=URL`); a target absent here takes every event. */
+  routes?: Map<string, string[]>;
+  /** Secrets to verify signatures with (--secret), and a generic signature header (--signature-header). */
+  secrets?: Secret[];
+  signatureHeader?: string;
+  resume: boolean;
+  /**
+   * Off, or the localtunnel server to use; the name to ask for (else the one kept in the store, or a new one when
+   * `newUrl`); how often to check that the public URL still reaches the listener.
+   */
+  tunnel: false | { host: string; subdomain?: string; newUrl?: boolean; checkMs?: number };
+  onUrl?: string;
+  /** Off, or the inspector's port (the next free one unless asked for explicitly). */
+  inspect: false | { port: number; explicit: boolean };
+  /** The environment handed to --on-url commands. */
+  env: NodeJS.ProcessEnv;
+  /** Aborted when the user stops the listener while it starts: the start stops waiting for the tunnel. */
+  stopping?: AbortSignal;
+}
+
+export interface ListenSession {
+  readonly listenUrl: string;
+  /** Stops accepting, lets deliveries in flight finish (up to a few seconds), flushes the store. Idempotent. */
+  shutdown(): Promise<void>;
+}

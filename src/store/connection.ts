@@ -1,0 +1,165 @@
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import type { DatabaseSync } from 'node:sqlite';
+import { SQLITE, StoreError, describeStoreError } from './errors.js';
+import { migrate } from './schema.js';
+
+/** Events in [?1, ?2) with no delivery owed. */
+export const PRUNABLE = 'e.seq >= ?1 AND e.seq < ?2 AND NOT EXISTS (SELECT 1 FROM pending p WHERE p.event_id = e.id)';
+
+/** node:sqlite, loaded when a store is opened, not at start-up. */
+const sqlite = (): typeof import('node:sqlite') => process.getBuiltinModule('node:sqlite');
+
+/** Connections tried when SQLite refuses to wait (below). */
+const OPEN_TRIES = 5;
+
+function openDatabase(file: string): DatabaseSync {
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  let db: DatabaseSync;
+  for (let attempt = 1; ; attempt++) {
+    db = new (sqlite().DatabaseSync)(file);
+    const started = Date.now();
+    try {
+      // The busy timeout first: two listeners opening a new store at once must wait for each other, not fail. Then
+      // auto_vacuum, before anything is written: switching to WAL writes the file's first page, after which
+      // auto_vacuum can no longer change (it stayed off, and pruning never gave space back, until this order).
+      db.exec('PRAGMA busy_timeout = 5000; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;');
+      break;
+    } catch (err) {
+      db.close();
+      // Two listeners turning a new file into a WAL database at the same moment: each holds a shared lock and asks
+      // for the exclusive one, and SQLite answers one of them SQLITE_BUSY at once rather than let both wait for ever
+      // (the busy timeout does not apply). The other converts the file; a new connection finds a WAL database. A
+      // lock held past the busy timeout is not retried: that is another process really holding the store.
+      const code = (err as { errcode?: number }).errcode;
+      const atOnce = Date.now() - started < 1000;
+      if (code === undefined || (code & 0xff) !== SQLITE.BUSY || !atOnce || attempt >= OPEN_TRIES) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 * attempt);
+    }
+  }
+  // A checkpoint (WAL pages copied into the file, then both flushed to disk) runs inside a commit, on the event loop.
+  // 500 pages rather than SQLite's 1,000: stalls of ~1.7 ms twice as often instead of 3–4 ms. The forwarding bench's
+  // p99 at 1,000 req/s is made of these: +8.1 ms at 1,000, +4.5 ms at 500, +4.2 ms at 250; flat-out throughput pays
+  // 2 %, 7 %, 11 % (BENCHMARKS.md).
+  db.exec('PRAGMA wal_autocheckpoint = 500;');
+  migrate(db);
+  return db;
+}
+
+export function prepareStatements(d: DatabaseSync) {
+  return {
+    insertEvent: d.prepare(
+      `INSERT INTO events (id, received_at, method, url, path, query, headers, size, body_size, remote_address, name, targets, rejected, summary, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertText: d.prepare('INSERT INTO events_text (seq, text) VALUES (?, ?)'),
+    // pending.lease_until is no longer read: the owner's lease is in instances.
+    insertPending: d.prepare('INSERT OR IGNORE INTO pending (event_id, target, event_seq, attempts, owner) VALUES (?, ?, ?, 0, ?)'),
+    insertDelivery: d.prepare('INSERT INTO deliveries (event_id, target, final, replay, status, data) VALUES (?, ?, ?, ?, ?, ?)'),
+    settle: d.prepare('DELETE FROM pending WHERE event_id = ? AND target = ?'),
+    attempted: d.prepare('UPDATE pending SET attempts = ?, next_at = ?, last_error = ? WHERE event_id = ? AND target = ?'),
+    readEvent: d.prepare('SELECT * FROM events WHERE id = ?'),
+    deliveries: d.prepare('SELECT data FROM deliveries WHERE event_id = ? ORDER BY seq'),
+    // The instance row, with what register() said: back, probe and all, if another listener took this one for dead
+    // meanwhile (asleep).
+    hold: d.prepare(
+      'INSERT INTO instances (id, probe_url, answer, lease_until) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET probe_url = excluded.probe_url, answer = excluded.answer, lease_until = excluded.lease_until',
+    ),
+    lapsed: d.prepare('SELECT id FROM instances WHERE id != ? AND lease_until < ?'),
+    unregister: d.prepare('DELETE FROM instances WHERE id = ?'),
+    count: d.prepare('SELECT count(*) AS n FROM events'),
+    // Two subqueries: SQLite reads min() or max() of a key from the b-tree's edge only when a query asks for one of
+    // them; asked for both at once, it scanned the whole table (bodies included) at every prune check.
+    bounds: d.prepare('SELECT (SELECT min(seq) FROM events) AS lo, (SELECT max(seq) FROM events) AS hi'),
+    // Pruning, set by set: what still has a pending delivery stays, whatever its age.
+    anyDelivery: d.prepare('SELECT 1 AS one FROM deliveries LIMIT 1'),
+    // Each looks at the events in [from, cut) and asks the pending table's key about each one: its cost follows the
+    // events it looks at, never the size of a backlog (`seq NOT IN (SELECT event_seq FROM pending)` read every pending
+    // row at every prune: 200k owed deliveries held the loop for 0.2 s, BENCHMARKS.md).
+    pruneDeliveries: d.prepare(`DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events e WHERE ${PRUNABLE})`),
+    pruneText: d.prepare(`DELETE FROM events_text WHERE seq IN (SELECT seq FROM events e WHERE ${PRUNABLE})`),
+    pruneEvents: d.prepare(`DELETE FROM events AS e WHERE ${PRUNABLE}`),
+    freePages: d.prepare('PRAGMA freelist_count'),
+    pages: d.prepare('PRAGMA page_count'),
+    begin: d.prepare('BEGIN IMMEDIATE'),
+    commit: d.prepare('COMMIT'),
+    control: d.prepare('INSERT INTO control (action, event_id, target, at) VALUES (?, ?, ?, ?)'),
+    controlSince: d.prepare('SELECT seq, action, event_id, target FROM control WHERE seq > ? ORDER BY seq'),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;
+
+/**
+ * One open database and its prepared statements, shared by the store's modules. `db` and `s` are read through this
+ * object every time: a database file replaced by hand is reopened (reopen()) under the same Connection.
+ */
+export class Connection {
+  db: DatabaseSync;
+  s: Statements;
+  /** The inode of the file the connection has open, to notice it deleted or replaced. */
+  inode: number;
+  closed = false;
+
+  constructor(
+    readonly dir: string,
+    readonly file: string,
+  ) {
+    this.db = openDatabase(file);
+    this.inode = statSync(file).ino;
+    this.s = prepareStatements(this.db);
+  }
+
+  /** Runs `work` in one write transaction (BEGIN IMMEDIATE … COMMIT), rolled back when it throws. */
+  tx<T>(work: () => T): T {
+    // Prepared once: every event-loop turn with events runs these two, and parsing them each time showed up.
+    this.s.begin.run();
+    try {
+      const out = work();
+      this.s.commit.run();
+      return out;
+    } catch (err) {
+      try {
+        this.db.exec('ROLLBACK');
+      } catch {
+        // SQLite may have rolled back already (disk full does).
+      }
+      throw err;
+    }
+  }
+
+  /** Runs `work`, turning any failure into a StoreError a person can act on. */
+  guard<T>(work: () => T): T {
+    if (this.closed) throw new StoreError('the event store is closed');
+    try {
+      return work();
+    } catch (err) {
+      throw describeStoreError(err, this.dir);
+    }
+  }
+
+  /** Opens the file at the same path again (it was deleted or replaced). */
+  reopen(): void {
+    try {
+      this.db.close();
+    } catch {
+      // It is being replaced anyway.
+    }
+    try {
+      this.db = openDatabase(this.file);
+      this.inode = statSync(this.file).ino;
+      this.s = prepareStatements(this.db);
+    } catch (err) {
+      throw describeStoreError(err, this.dir);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.db.close();
+    } catch {
+      // Nothing more can be done at shutdown.
+    }
+  }
+}
