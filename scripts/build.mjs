@@ -1,9 +1,6 @@
-// npm run build: type-check with tsc, then bundle with esbuild into dist/ (what bin/ runs and the package ships).
-// One bundle instead of ~30 ES modules (ours, commander's, chalk's) saves ~25 ms of a ~200 ms start. One file, not
-// code-split chunks: a listener loaded 17 of them through the ES module loader (resolve, realpath, read, link each),
-// ~2–3 ms of a ~40 ms start against one file holding it all, whose parts run only when their dynamic import() does
-// (esbuild turns each into a lazy init). Measured interleaved, 25 starts each: 40.6 → 39.0 ms, with the inspector
-// 41.6 → 38.7 ms, without the compile cache 45.5 → 42.2 ms; `events` 34.9 → 33.4 ms; +0.8 MB idle RSS (the source).
+// npm run build: type-check with tsc, then bundle with esbuild into dist/ (what bin/ runs and the package ships). One
+// file rather than ~30 ES modules or code-split chunks: each module the loader resolves, reads and links costs start-up
+// time, while a lazy part of one bundle costs nothing until its dynamic import() runs (BENCHMARKS.md, start-up).
 import { build } from 'esbuild';
 import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 
@@ -11,7 +8,7 @@ import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:f
  * Node's built-in modules, taken with process.getBuiltinModule() instead of imported as ES modules. An ES import of a
  * built-in makes Node build a module facade that reads every export once, so lazy getters run: chalk's
  * `import process from 'node:process'` created process.stdin and the allowed-flags set, `node:fs` loaded its stream
- * classes, `node:http` Node's own undici (nodejs/node#59686). ~3 ms of a ~45 ms start, for nothing used.
+ * classes, `node:http` Node's own undici (nodejs/node#59686): start-up time for nothing used.
  * `node:child_process` (commander requires it at load, for executable subcommands we do not have) is loaded on
  * first use.
  */

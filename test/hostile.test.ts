@@ -214,7 +214,7 @@ test('terminal safety: escapes and control characters in payloads are neutralise
   const refused = await rawRequest(port, [`POST / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Evil: a\x1b[31mb\r\nContent-Length: 0\r\n\r\n`]);
   assert.match(refused, /^HTTP\/1\.1 400/);
   await cli.waitForOutput(/ALERT/);
-  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(await cli.stop('SIGINT'), 0);
   assert.doesNotMatch(cli.stdout, /\x1b/, 'no escape character reaches the terminal');
   assert.doesNotMatch(cli.stdout, /\u202e/, 'no bidi override reaches the terminal');
   assert.doesNotMatch(cli.stdout, /\x07|\x00|\r/, 'no bell, NUL or carriage return');

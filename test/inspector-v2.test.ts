@@ -203,12 +203,16 @@ test('while another event loads, the detail still shown cannot act: Replay never
   });
   // The detail of an event answers only when the test lets it.
   const held = new Map<string, () => void>();
+  /** Told when the next request for an event's detail has been let through (answered or abandoned by the page). */
+  const routed = new Map<string, () => void>();
+  const whenRouted = (id: string): Promise<void> => new Promise((resolve) => routed.set(id, resolve));
   await page.route(
     (url) => /\/_webhook-listen\/api\/events\/[0-9a-z]+$/.test(url.pathname),
     async (route) => {
       const id = new URL(route.request().url()).pathname.split('/').pop()!;
       if (held.has(id)) await new Promise<void>((go) => held.set(id, go));
-      await route.continue();
+      await route.continue().catch(() => undefined);
+      routed.get(id)?.();
     },
   );
   const hold = (id: string): void => void held.set(id, () => {});
@@ -229,9 +233,7 @@ test('while another event loads, the detail still shown cannot act: Replay never
   assert.equal(await page.locator('[data-role="replay"]').isDisabled(), true, 'the shown detail’s Replay is off while another loads');
   await page.locator('[data-role="replay"]').click({ force: true });
   await page.locator('[data-role="edit"]').click({ force: true });
-  await new Promise((r) => setTimeout(r, 300));
-  assert.deepEqual(posts, [], 'nothing replayed: not b (being loaded), not a (no longer the selection)');
-  assert.equal(app.received.length, 2);
+  // Checked below, once b's own Replay went out: a replay set off by these clicks would have been posted before it.
 
   release(b);
   await page.locator('#detail .meta .mono', { hasText: b }).waitFor();
@@ -239,15 +241,18 @@ test('while another event loads, the detail still shown cannot act: Replay never
   await page.click('[data-role="replay"]');
   await app.waitForCount(3);
   assert.equal(JSON.parse(app.received[2]!.body.toString()).event, 'second', 'Replay on b’s detail replays b');
-  assert.deepEqual(posts, [`/_webhook-listen/api/events/${b}/replay`]);
+  assert.deepEqual(posts, [`/_webhook-listen/api/events/${b}/replay`], 'nothing replayed by the clicks while b loaded: not b, not a');
 
   // a is picked and held back, then b again: a's late answer must not replace b's detail.
+  const late = whenRouted(a);
   hold(a);
   await page.locator(`#events li[data-id="${a}"]`).click();
   await page.locator(`#events li[data-id="${b}"]`).click();
   await page.waitForFunction(() => !document.querySelector('#detail')?.hasAttribute('aria-busy'));
   release(a);
-  await new Promise((r) => setTimeout(r, 500));
+  await late;
+  // a's answer let through, then a round trip to the page: its handler has run by then, had it been going to draw.
+  await page.evaluate(() => new Promise((r) => setTimeout(() => setTimeout(r, 0), 0)));
   assert.equal(await page.locator('#detail > .meta > .mono').textContent(), b, 'the newer choice is shown');
   assert.equal(await page.locator('#events li.selected').getAttribute('data-id'), b);
 });

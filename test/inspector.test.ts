@@ -160,7 +160,7 @@ test('inspector: the app answer of each attempt, and Retry now / Cancel pending 
   await page.locator('[data-role="cancel-pending"]').click();
   await page.locator('#toast', { hasText: 'gave up on 1 waiting delivery' }).waitFor({ timeout: 5_000 });
   await wl.cli.waitForOutput(/cancelled: /, 5_000, 'stderr');
-  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await wl.cli.stop('SIGINT'), 0);
   assert.equal(app.received.length, 2, 'no more attempts after cancel');
 });
 

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
+import { quietThenPost } from './helpers/tunnel-quiet.js';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { runCli, startListening, tempDir, type Cli } from './helpers/cli.js';
 import { startApp } from './helpers/app.js';
-import { send, seedBytes, sha256 } from './helpers/http.js';
+import { send, seedBytes } from './helpers/http.js';
 import { hostFor, startLtServer, tunnelId, type LtServer } from './helpers/lt-server.js';
 import { startTunnelScene } from './helpers/tunnel-scene.js';
 import { freePort } from './helpers/net.js';
@@ -13,26 +14,10 @@ function startTunnelled(server: LtServer, args: string[], store: string, env: Re
   return runCli(['--json', '--port', '0', '--inspect-port', '0', '--store', store, '--tunnel-host', server.url, ...args], env);
 }
 
-test('after 30 s of quiet, webhooks through the tunnel are still answered 200, recorded and forwarded', async (t) => {
-  const { app, cli, postThrough } = await startTunnelScene(t);
-  assert.equal((await postThrough('/first', seedBytes())).status, 200);
-  await app.waitForCount(1);
-
-  // Longer than node's header timeout (20 s), which used to answer the client's idle pooled sockets 408.
-  await sleep(30_000);
-  for (let i = 0; i < 3; i++) {
-    const reply = await postThrough(`/after-quiet-${i}`, seedBytes());
-    assert.equal(reply.status, 200, `webhook ${i + 1} after the quiet: ${reply.status} ${reply.text}`);
-  }
-  const got = await app.waitForCount(4);
-  assert.deepEqual(
-    got.map((r) => r.url),
-    ['/first', '/after-quiet-0', '/after-quiet-1', '/after-quiet-2'],
-  );
-  assert.equal(sha256(got[3]!.body), sha256(seedBytes()));
-  await waitFor(() => cli.records().filter((r) => r.type === 'event').length >= 4, 'four event records');
-  assert.equal(cli.records().filter((r) => r.type === 'event').length, 4, 'every webhook was recorded and printed');
-  assert.equal(cli.records().filter((r) => r.type === 'tunnel').length, 0, 'the tunnel never looked down');
+// node's header timeout used to answer the client's idle pooled sockets 408 (20 s). Shortened to 1 s here, so that
+// 3 s of quiet is three times past it; test:stress keeps one real 30 s quiet at the default.
+test('after a quiet longer than the header timeout, webhooks through the tunnel are still answered 200, recorded and forwarded', async (t) => {
+  await quietThenPost(t, 3000, 1000);
 });
 
 test('a tunnel the server forgot (404 for our subdomain, sockets still up) is noticed and re-created with the same URL', async (t) => {

@@ -54,6 +54,8 @@ export function listenOptionsOf(opts: ListenFlags, version: string, stopping: Ab
     events: opts.events,
     passthrough: Boolean(opts.passthrough),
     maxBody: opts.maxBody,
+    // Shortened by tests that need node's header timeout to pass in seconds, not 20.
+    headersTimeoutMs: Number(env.WEBHOOK_LISTEN_HEADERS_TIMEOUT_MS) || undefined,
     forwardTimeoutMs: opts.forwardTimeout,
     storeDir: opts.store ?? defaultStoreDir(),
     keep: opts.keep,

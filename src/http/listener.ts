@@ -10,20 +10,24 @@ export { ListenError } from './types.js';
 export type { Answer, IgnoredRequest, ListenerHandle, ListenerOptions } from './types.js';
 export { TUNNEL_BODY_MS } from './request.js';
 
-/** The options of each of the two HTTP servers: the local port's, and the tunnel entry's (ListenerOptions). */
-const SERVER_OPTIONS = {
-  // Only sockets to the tunnel server come here: they wait silently for hours, the tunnel server writes each
-  // request's headers in one piece and closes the sockets it does not need. Bodies have their own deadline.
-  tunnel: { requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 0, maxHeaderSize: 64 * 1024 },
-  local: {
-    requestTimeout: 60_000,
-    headersTimeout: 20_000,
-    // node checks the two timeouts above only this often (30 s by default), which lets slowloris linger.
-    connectionsCheckingInterval: 2_000,
+/**
+ * The tunnel entry's server options. Only sockets to the tunnel server come there: they wait silently for hours, the
+ * tunnel server writes each request's headers in one piece and closes the sockets it does not need. Bodies have their
+ * own deadline.
+ */
+const TUNNEL_SERVER = { requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 0, maxHeaderSize: 64 * 1024 };
+
+/** The local port's: bounded waits for a request, checked often enough that slowloris cannot linger. */
+function localServer(headersTimeout = 20_000): object {
+  return {
+    requestTimeout: Math.max(60_000, headersTimeout),
+    headersTimeout,
+    // node checks the two timeouts above only this often (30 s by default).
+    connectionsCheckingInterval: Math.min(2_000, Math.max(100, headersTimeout / 4)),
     keepAliveTimeout: 5_000,
     maxHeaderSize: 64 * 1024,
-  },
-};
+  };
+}
 
 /** The webhook listener: the local port and, when asked for, the tunnel's entry (a server with no port). */
 class Listener {
@@ -67,7 +71,7 @@ class Listener {
   #serve(viaTunnel: boolean): Server {
     // Not `import { createServer } from 'node:http'`: an ESM import of node:http evaluates every export, and its
     // WebSocket getters load Node's own copy of undici (nodejs/node#59686).
-    const server = process.getBuiltinModule('node:http').createServer(viaTunnel ? SERVER_OPTIONS.tunnel : SERVER_OPTIONS.local, (req, res) =>
+    const server = process.getBuiltinModule('node:http').createServer(viaTunnel ? TUNNEL_SERVER : localServer(this.options.headersTimeoutMs), (req, res) =>
       this.#handle(req, res, viaTunnel),
     );
     server.on('connection', (socket: Socket) => {

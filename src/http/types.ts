@@ -15,6 +15,8 @@ export interface ListenerOptions {
   /** Only this path is accepted; other paths get 404 and are reported through onIgnored. */
   path?: string;
   maxBody: number;
+  /** How long the local port waits for a request's headers (node's headersTimeout, 20 s); tests set it shorter. */
+  headersTimeoutMs?: number;
   /** Called for every accepted request, including refused ones (`event.rejected`), with its body decoded once; its
    * answer is sent back. */
   onEvent(event: WebhookEvent, decoded: DecodedBody): Promise<Answer> | Answer;

@@ -19,6 +19,7 @@ export async function bindListener(
       host: options.host,
       path: options.path,
       maxBody: options.maxBody,
+      headersTimeoutMs: options.headersTimeoutMs,
       tunnelEntry: options.tunnel !== false,
       liveness,
       // Bound to loopback, it answers only to loopback names (DNS rebinding); bound wider, to any.

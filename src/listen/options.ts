@@ -11,6 +11,8 @@ export interface ListenOptions {
   events?: string[];
   passthrough: boolean;
   maxBody: number;
+  /** The local port's wait for a request's headers (20 s unless set: WEBHOOK_LISTEN_HEADERS_TIMEOUT_MS, for tests). */
+  headersTimeoutMs?: number;
   forwardTimeoutMs: number;
   storeDir: string;
   keep: number;

@@ -36,10 +36,8 @@ function openDatabase(file: string): DatabaseSync {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 * attempt);
     }
   }
-  // A checkpoint (WAL pages copied into the file, then both flushed to disk) runs inside a commit, on the event loop.
-  // 500 pages rather than SQLite's 1,000: stalls of ~1.7 ms twice as often instead of 3–4 ms. The forwarding bench's
-  // p99 at 1,000 req/s is made of these: +8.1 ms at 1,000, +4.5 ms at 500, +4.2 ms at 250; flat-out throughput pays
-  // 2 %, 7 %, 11 % (BENCHMARKS.md).
+  // A checkpoint runs inside a commit, on the event loop: 500 pages rather than SQLite's 1,000 halves each stall, which
+  // is what forwarding's p99 is made of (BENCHMARKS.md, the store).
   db.exec('PRAGMA wal_autocheckpoint = 500;');
   migrate(db);
   return db;
@@ -73,8 +71,7 @@ export function prepareStatements(d: DatabaseSync) {
     // Pruning, set by set: what still has a pending delivery stays, whatever its age.
     anyDelivery: d.prepare('SELECT 1 AS one FROM deliveries LIMIT 1'),
     // Each looks at the events in [from, cut) and asks the pending table's key about each one: its cost follows the
-    // events it looks at, never the size of a backlog (`seq NOT IN (SELECT event_seq FROM pending)` read every pending
-    // row at every prune: 200k owed deliveries held the loop for 0.2 s, BENCHMARKS.md).
+    // events it looks at, never the size of a backlog.
     pruneDeliveries: d.prepare(`DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events e WHERE ${PRUNABLE})`),
     pruneText: d.prepare(`DELETE FROM events_text WHERE seq IN (SELECT seq FROM events e WHERE ${PRUNABLE})`),
     pruneEvents: d.prepare(`DELETE FROM events AS e WHERE ${PRUNABLE}`),

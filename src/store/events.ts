@@ -1,4 +1,5 @@
 import type { DeliveryResult, EventDescription, WebhookEvent } from '../core/event.js';
+import { searchKey } from '../core/search.js';
 import { deliveryColumn, headersColumn, targetsColumn } from './codec.js';
 import type { Connection } from './connection.js';
 import type { EventRow, ListQuery } from './types.js';
@@ -139,10 +140,11 @@ function where(q: Omit<ListQuery, 'limit'>): { sql: string; args: (string | numb
     parts.push('name = ?');
     args.push(q.name);
   }
-  if (q.grep) {
+  const key = q.grep ? searchKey(q.grep) : '';
+  if (key) {
     // A scan of the small text table (a few MB at 100,000 events), never of the bodies.
     parts.push(`seq IN (SELECT seq FROM events_text WHERE text LIKE ? ESCAPE '\\')`);
-    args.push(`%${q.grep.replace(/[\\%_]/g, (ch) => '\\' + ch)}%`);
+    args.push(`%${key.replace(/[\\%_]/g, (ch) => '\\' + ch)}%`);
   }
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', args };
 }

@@ -11,6 +11,7 @@ function filters() {
 function matchesFilters(item) {
   const { name, q } = filters();
   if (name && item.name !== name) return false;
+  // The same notion as the store's (core/search.ts): trimmed, anywhere in summary, id or path, any case.
   return !q || `${item.text} ${item.id} ${item.path}`.toLowerCase().includes(q.toLowerCase());
 }
 
