@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, renameSync, statSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { SQLITE, StoreError, describeStoreError } from './errors.js';
 import { migrate } from './schema.js';
@@ -21,8 +21,10 @@ function openDatabase(file: string): DatabaseSync {
     try {
       // The busy timeout first: two listeners opening a new store at once must wait for each other, not fail. Then
       // auto_vacuum, before anything is written: switching to WAL writes the file's first page, after which
-      // auto_vacuum can no longer change (it stayed off, and pruning never gave space back, until this order).
-      db.exec('PRAGMA busy_timeout = 5000; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;');
+      // auto_vacuum can no longer change. synchronous=FULL: each commit is on the disk before its events are
+      // answered, so a 200 survives a power cut or a filesystem gone read-only, not only a crash of this process
+      // (one fsync per commit, and a commit holds a whole turn's events).
+      db.exec('PRAGMA busy_timeout = 5000; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;');
       break;
     } catch (err) {
       db.close();
@@ -93,8 +95,9 @@ export type Statements = ReturnType<typeof prepareStatements>;
 export class Connection {
   db: DatabaseSync;
   s: Statements;
-  /** The inode of the file the connection has open, to notice it deleted or replaced. */
-  inode: number;
+  /** The file the connection has open (device and inode), to notice it deleted or replaced. */
+  #inode: number;
+  #dev: number;
   closed = false;
 
   constructor(
@@ -102,8 +105,20 @@ export class Connection {
     readonly file: string,
   ) {
     this.db = openDatabase(file);
-    this.inode = statSync(file).ino;
+    const st = statSync(file);
+    this.#inode = st.ino;
+    this.#dev = st.dev;
     this.s = prepareStatements(this.db);
+  }
+
+  /** What the path names now: this connection's file, another one (replaced by hand), or nothing (deleted). */
+  fileState(): 'same' | 'replaced' | 'deleted' {
+    try {
+      const st = statSync(this.file);
+      return st.ino === this.#inode && st.dev === this.#dev ? 'same' : 'replaced';
+    } catch {
+      return 'deleted';
+    }
   }
 
   /** Runs `work` in one write transaction (BEGIN IMMEDIATE … COMMIT), rolled back when it throws. */
@@ -134,16 +149,28 @@ export class Connection {
     }
   }
 
-  /** Opens the file at the same path again (it was deleted or replaced). */
+  /**
+   * Opens the file at the same path again (it was deleted or replaced). The WAL beside it belongs to the old file:
+   * opened with another database, SQLite would replay its pages onto it and damage it, so it is moved aside first.
+   */
   reopen(): void {
     try {
       this.db.close();
     } catch {
       // It is being replaced anyway.
     }
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    for (const suffix of ['-wal', '-shm'])
+      try {
+        renameSync(this.file + suffix, `${this.file}${suffix}.stale-${stamp}`);
+      } catch {
+        // Not there (deleted with the file, or checkpointed away on close).
+      }
     try {
       this.db = openDatabase(this.file);
-      this.inode = statSync(this.file).ino;
+      const st = statSync(this.file);
+      this.#inode = st.ino;
+      this.#dev = st.dev;
       this.s = prepareStatements(this.db);
     } catch (err) {
       throw describeStoreError(err, this.dir);

@@ -5,7 +5,7 @@ import { Claims } from './claims.js';
 import { Connection } from './connection.js';
 import { cancelPending, controlHead, controlSince, pendingWhere, retryPending } from './control.js';
 import { insertDelivery } from './deliveries.js';
-import { DB_FILE, describeStoreError } from './errors.js';
+import { DB_FILE, StoreError, describeStoreError } from './errors.js';
 import { countEvents, deliveriesOf, findEvents, insertEvent, listEvents, readEvent } from './events.js';
 import { importLegacySegments } from './legacy.js';
 import { Retention } from './retention.js';
@@ -56,6 +56,10 @@ class Store implements StoreHandle {
         if (due) pruned = this.#retention.pruneInside(warn);
       }),
     );
+    // Written into a file the path no longer names (deleted or replaced by hand) is not kept: the events are answered
+    // 503 (their senders send them again) and the next commit goes to a new file.
+    const lost = this.#lostFile();
+    if (lost) throw new StoreError(`${lost} (the events of that moment were not kept)`, 'io');
     if (pruned === 0) return;
     try {
       this.#retention.giveSpaceBack();
@@ -131,15 +135,15 @@ class Store implements StoreHandle {
 
   checkFile(): string | undefined {
     if (this.#c.closed) return undefined;
-    let now: number | undefined;
-    try {
-      now = statSync(this.file).ino;
-    } catch {
-      now = undefined;
-    }
-    if (now === this.#c.inode) return undefined;
+    return this.#lostFile();
+  }
+
+  /** The file deleted or replaced by hand: reopened at its path; says what happened, or undefined when nothing did. */
+  #lostFile(): string | undefined {
+    const state = this.#c.fileState();
+    if (state === 'same') return undefined;
     this.#c.reopen();
-    return `the event store ${this.file} was ${now === undefined ? 'deleted' : 'replaced'} while webhook-listen ran — it writes to a new one from now on; events stored before are gone with the old file`;
+    return `the event store ${this.file} was ${state} while webhook-listen ran — it writes to a new one from now on; events stored before are gone with the old file`;
   }
 
   close(): void {
