@@ -28,7 +28,7 @@ export function describeError(err: unknown, url: string, timeoutMs: number): { e
   if (TLS_CODES.has(code))
     return { error: 'TLS', message: `${where} has a certificate this machine does not trust (${code}) — for a local self-signed one, add --insecure` };
   if (code === 'UND_ERR_CONNECT_TIMEOUT')
-    return { error: 'TIMEOUT', message: `could not connect to ${where} within ${connectTimeoutMs(timeoutMs) / 1000}s — is the host right and up?` };
+    return { error: 'CONNECT_TIMEOUT', message: `could not connect to ${where} within ${connectTimeoutMs(timeoutMs) / 1000}s — is the host right and up?` };
   if (code === ANSWER_TIMEOUT)
     return { error: 'INCOMPLETE', message: `the answer from ${where} did not finish within ${timeoutMs / 1000}s — is the target a streaming endpoint? (raise --forward-timeout)` };
   if (e.name === 'TimeoutError' || e.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')

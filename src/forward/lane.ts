@@ -1,9 +1,13 @@
 import type { DeliveryResult, WebhookEvent } from '../core/event.js';
 import { Fifo } from './fifo.js';
+import { canConnect } from './reach.js';
 import type { Job, QueueOptions } from './queue-types.js';
 import { isOutage, isRetryable, rejectionDelay } from './retry-policy.js';
 
 type Pick = { job: Job; retry: boolean } | { waitMs: number } | undefined;
+
+/** How often an unreachable target is probed (a TCP connect) while events wait for it. */
+export const PROBE_EVERY_MS = 1000;
 
 /**
  * The deliveries owed to one target, and the one worker that sends them. An outage (no answer) holds the whole line
@@ -14,8 +18,8 @@ export class Lane {
   readonly jobs = new Fifo<Job>();
   /** Events the app rejected (5xx/429), each waiting for its own next try; oldest due first. */
   #retrying: Job[] = [];
-  /** Set while the target is unreachable. */
-  #outage?: { delay: number };
+  /** Set while the target is unreachable: it is probed every PROBE_EVERY_MS until it takes connections again. */
+  #outage = false;
   #worker?: Promise<void>;
   #timer?: NodeJS.Timeout;
   #wake?: () => void;
@@ -110,15 +114,15 @@ export class Lane {
     const o = this.options;
     job.attempts++;
     if (isOutage(result)) {
-      // The app is not there: everything for it waits, in order, without using up this event's retries.
-      const delay = this.#outage ? Math.min(this.#outage.delay * 2, o.maxDelayMs) : o.firstDelayMs;
-      this.#outage = { delay };
-      o.onResult({ ...result, final: false, retryInMs: delay }, event);
-      if (!this.#stopped) await this.#wait(delay);
+      // The app is not there: everything for it waits, in order, without using up this event's retries. Said once,
+      // when it goes down; then a cheap probe every second, so the line moves within a second of the app's return.
+      if (!this.#outage) o.onResult({ ...result, final: false, retryInMs: PROBE_EVERY_MS }, event);
+      this.#outage = true;
+      await this.#waitUntilReachable();
       return;
     }
     if (this.#outage) {
-      this.#outage = undefined;
+      this.#outage = false;
       o.onBack?.(this.target, this.size);
     }
     if (!isRetryable(result) || job.rejections >= o.retries) {
@@ -165,10 +169,24 @@ export class Lane {
     }
   }
 
-  #wait(ms: number): Promise<void> {
+  /** Probes the target every PROBE_EVERY_MS until it takes a connection (or the lane stops or is woken). */
+  async #waitUntilReachable(): Promise<void> {
+    const probe = this.options.probe ?? canConnect;
+    for (;;) {
+      if (this.#stopped) return;
+      let woken = false;
+      await this.#wait(PROBE_EVERY_MS, () => (woken = true));
+      if (this.#stopped || woken || (await probe(this.target))) return;
+    }
+  }
+
+  #wait(ms: number, onWake?: () => void): Promise<void> {
     return new Promise<void>((resolve) => {
       this.#timer = setTimeout(resolve, ms);
-      this.#wake = resolve;
+      this.#wake = () => {
+        onWake?.();
+        resolve();
+      };
     }).then(() => {
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = undefined;

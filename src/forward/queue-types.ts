@@ -21,6 +21,8 @@ export interface QueueOptions {
   inMemory?: number;
   /** Queue without sending until start(). */
   paused?: boolean;
+  /** Whether an unreachable target takes connections again (a TCP connect by default). */
+  probe?(target: string): Promise<boolean>;
   /** A spilled event could not be read back from the store, so it cannot be delivered to `target`. */
   onLost?(target: string, at: EventLocation, err: Error): void;
 }

@@ -1,21 +1,25 @@
 import type { DeliveryResult } from '../core/event.js';
 
+/** Errors that are the app's late answer to this one event, not an outage: it was reached, and took too long. */
+const LATE = new Set(['TIMEOUT', 'INCOMPLETE']);
+
 /**
- * No HTTP answer at all: the app is down or unreachable, which holds every event for that target, in order. An answer
- * that began but did not end within --forward-timeout (INCOMPLETE) is the app's answer to this event, not an outage.
+ * The app could not be reached (refused, reset, unresolvable, no connection in time): that holds every event for the
+ * target, in order, until it is back. An app that was reached but did not answer within --forward-timeout (TIMEOUT),
+ * or whose answer did not end in time (INCOMPLETE), answered this event late: that is not an outage.
  */
 export function isOutage(result: DeliveryResult): boolean {
   const e = result.error;
-  return e !== undefined && e !== 'INVALID' && e !== 'TLS' && e !== 'CANCELLED' && e !== 'INCOMPLETE';
+  return e !== undefined && e !== 'INVALID' && e !== 'TLS' && e !== 'CANCELLED' && !LATE.has(e);
 }
 
 /**
- * Whether the app's answer asks for another try: 5xx, 429, 408, or an answer that did not finish in time. Anything
+ * Whether the app's answer asks for another try: 5xx, 429, 408, or an answer that was late. Anything
  * else it answered is its final word (4xx, a redirect), and so is 508: a webhook-listen down the line saw its own event
  * come back (a forward loop).
  */
 export function isRetryable(result: DeliveryResult): boolean {
-  if (result.error) return result.error === 'INCOMPLETE' || isOutage(result);
+  if (result.error) return LATE.has(result.error) || isOutage(result);
   const s = result.status ?? 0;
   return (s >= 500 && s !== 508) || s === 429 || s === 408;
 }

@@ -1,4 +1,5 @@
 import type { Printer } from '../format/printer.js';
+import { reach } from '../forward/reach.js';
 import type { StoreHandle } from '../store/index.js';
 import { checkPublicUrl } from '../tunnel/check.js';
 
@@ -22,31 +23,8 @@ export async function expireDeadHolders(store: StoreHandle, targets: string[], o
   }
 }
 
-/** Whether something listens on the target's host and port (one TCP connect, at most a second). */
-function refusesConnections(host: string, port: number): Promise<boolean> {
-  const { connect } = process.getBuiltinModule('node:net');
-  return new Promise<boolean>((resolve) => {
-    const socket = connect({ host, port, timeout: 1000 });
-    const settle = (refused: boolean): void => {
-      socket.destroy();
-      resolve(refused);
-    };
-    socket.once('connect', () => settle(false));
-    socket.once('timeout', () => settle(false));
-    socket.once('error', (err: NodeJS.ErrnoException) => settle(err.code === 'ECONNREFUSED'));
-  });
-}
-
 /** One TCP connect to each target at start, so "your app is not running" is the first line, not the first retry. */
 export async function probeTargets(targets: string[], printer: Printer): Promise<void> {
-  for (const target of targets) {
-    let u: URL;
-    try {
-      u = new URL(target);
-    } catch {
-      continue;
-    }
-    const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
-    if (await refusesConnections(u.hostname.replace(/^\[|\]$/g, ''), port)) printer.info(`nothing is listening on ${u.host} yet — events will wait for it`);
-  }
+  for (const target of targets)
+    if ((await reach(target)) === 'refused') printer.info(`nothing is listening on ${new URL(target).host} yet — events will wait for it`);
 }
