@@ -238,3 +238,20 @@ test('forward-loop headers stuffed with ids (60 KB of Webhook-Listen-Via) that t
   await wl.cli.waitForRecord(() => wl.cli.records().filter((r) => r.type === 'event').length === 21, 'the 21 events');
   assert.equal(wl.cli.records().filter((r) => r.type === 'event' && r.rejected === 'loop').length, 0);
 });
+
+test('--json with a body past 32 MB: the record says bodyTruncated instead of holding it, and the listener lives on', { timeout: 60_000 }, async (t) => {
+  // Issue 25, item 11: a 256 MB body of C1 characters, escaped into one --json line (6 characters each), was past the
+  // longest string V8 makes and killed the process. Past the bound, the record leaves the body out.
+  const wl = await startListening(['--max-body', '40mb', '--no-inspect']);
+  t.after(() => wl.cleanup());
+  const big = Buffer.alloc(33_000_000, 0x61);
+  const reply = await send(wl.url, { body: big, headers: { 'content-type': 'text/plain' } });
+  assert.equal(reply.status, 200);
+  const record = await wl.cli.waitForRecord((r) => r.type === 'event', 'the big event', 30_000);
+  assert.equal(record.bodyTruncated, true);
+  assert.equal(record.body, undefined);
+  assert.equal(record.size, 33_000_000);
+  assert.equal((await postJson(wl.url, seedBytes())).status, 200, 'still listening');
+  const small = await wl.cli.waitForRecord((r) => r.type === 'event' && r.bodyKind === 'json', 'the next event');
+  assert.equal(small.bodyTruncated, undefined);
+});

@@ -16,6 +16,12 @@ export function headerObject(pairs: [string, string][]): Record<string, string |
   return out;
 }
 
+/**
+ * Bodies larger than this are left out of a record (`bodyTruncated`): escaped into one line, a 256 MB body of C1
+ * characters (6 characters each as `\u0080`) is past the longest string V8 can make, and the process died.
+ */
+export const RECORD_BODY_MAX = 32_000_000;
+
 /** The `event` record of `--json` and of `events --json`. */
 export function eventRecord(event: WebhookEvent, summary: Summary, decoded: DecodedBody): Record<string, unknown> {
   const record: Record<string, unknown> = {
@@ -32,7 +38,8 @@ export function eventRecord(event: WebhookEvent, summary: Summary, decoded: Deco
     summary: summaryText(summary),
   };
   // The body's own text, compacted: numbers as sent (no rounding past 2^53), any depth.
-  if (decoded.kind === 'json') record.body = new RawJson(compactJson(decoded.text!));
+  if (event.body.length > RECORD_BODY_MAX) record.bodyTruncated = true;
+  else if (decoded.kind === 'json') record.body = new RawJson(compactJson(decoded.text!));
   else if (decoded.kind === 'empty') record.body = null;
   else if ((decoded.kind === 'text' || decoded.kind === 'invalid-json' || decoded.kind === 'form') && !decoded.encoding)
     record.body = decoded.text;
