@@ -10,7 +10,7 @@ import { send, seedBytes, sha256 } from './helpers/http.js';
 import { hostFor, startLtServer, tunnelId, type LtServer } from './helpers/lt-server.js';
 import { startTunnelScene } from './helpers/tunnel-scene.js';
 import { freePort } from './helpers/net.js';
-import { waitFor } from './helpers/wait.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 function startTunnelled(server: { url: string }, args: string[], store: string): Cli {
   return runCli(['--json', '--port', '0', '--store', store, '--tunnel-host', server.url, ...args]);
@@ -60,6 +60,23 @@ test('the tunnel server restarting on the same port: the CLI reconnects with the
     ['/a', '/b'],
   );
   assert.equal(cli.child.exitCode, null, 'the CLI is still running');
+});
+
+test('the tunnel server back after a long outage: reconnected within about a second, not at the end of a grown backoff', { timeout: 60_000 }, async (t) => {
+  // Issue 25, item 13: after the server was down 15 s, the public URL answered 404 for another 16–17 s (the backoff
+  // ran on). While the server cannot be reached, it is now asked every second whether it is back.
+  const scene = await startTunnelScene(t);
+  const { cli } = scene;
+  await scene.server.stop();
+  await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'down', 'the tunnel-down record');
+  // Down long enough for the backoff to have grown to 8 s: the sockets' loss noticed (~5 s), then tries after 1, 2, 4 s.
+  await sleep(16_000);
+  await scene.restart();
+  const backAt = Date.now();
+  await cli.waitForRecord((r) => r.type === 'tunnel' && r.state === 'open', 'the reconnect', 20_000);
+  const took = Date.now() - backAt;
+  assert.ok(took < 2_500, `reconnected ${took} ms after the server was back`);
+  assert.equal((await scene.postThrough('/back', seedBytes())).status, 200);
 });
 
 test('tunnel server down at start: local-only line, local events served, tunnel opens once the server is up', async (t) => {

@@ -14,6 +14,8 @@ const TICK_MS = 5000;
 /** When the name asked for comes back taken, ask again this often (the server frees it 1 s after our old tunnel). */
 const NAME_RETRIES = 2;
 const NAME_RETRY_MS = 2000;
+/** While the server cannot be reached, it is asked this often whether it is back, whatever the backoff says. */
+const WATCH_MS = 1000;
 
 /**
  * Keeps a localtunnel tunnel open to the local listener: opens it, notices when it dies (the client goes quiet after
@@ -69,20 +71,29 @@ class TunnelSupervisor implements TunnelHandle {
     this.#creating?.close();
   }
 
-  #schedule(reason: string, recreate = false): void {
+  /** Says the tunnel is down and tries again after the backoff; `watch`: sooner, as soon as the server answers. */
+  #schedule(reason: string, recreate = false, watch = false): void {
     if (this.#closed || this.#timer) return;
     const delay = this.#delay;
     this.options.onState(recreate ? { state: 'down', reason, retryInMs: delay, recreate } : { state: 'down', reason, retryInMs: delay });
-    this.#retryAfter(delay);
+    this.#retryAfter(delay, watch);
     this.#delay = Math.min(delay * 2, this.options.maxDelayMs ?? 30_000);
   }
 
-  #retryAfter(ms: number): void {
+  #retryAfter(ms: number, watch = false): void {
     if (this.#closed || this.#timer) return;
-    this.#timer = setTimeout(() => {
+    const until = Date.now() + ms;
+    const tick = (): void => {
       this.#timer = undefined;
-      void this.#attempt();
-    }, ms);
+      if (this.#closed) return;
+      if (!watch || Date.now() >= until) return void this.#attempt();
+      void probe(this.options.host).then((down) => {
+        if (this.#closed || this.#timer) return;
+        if (!down) return void this.#attempt();
+        this.#timer = setTimeout(tick, Math.max(0, Math.min(WATCH_MS, until - Date.now())));
+      });
+    };
+    this.#timer = setTimeout(tick, watch ? Math.min(WATCH_MS, ms) : ms);
   }
 
   #drop(tunnel: Tunnel, reason: string, recreate = false): void {
@@ -126,7 +137,8 @@ class TunnelSupervisor implements TunnelHandle {
     if (this.#closed) return;
     const unreachable = await probe(this.options.host);
     if (this.#closed) return;
-    if (unreachable) return this.#schedule(unreachable);
+    // The server is down: back within a second of it, not at the end of a backoff grown while it was away.
+    if (unreachable) return this.#schedule(unreachable, false, true);
     // The create request is retried every second while the server fails: say so after a while, keep waiting.
     const slow = setTimeout(() => this.options.onState({ state: 'waiting', reason: `${this.options.host} has not answered the tunnel request yet` }), CREATE_WARN_MS);
     let tunnel: Tunnel;
