@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { type Cli, type JsonRecord, run, runCli, startListening, tempDir } from './helpers/cli.js';
 import { header, startApp, type Received, type RecordingApp } from './helpers/app.js';
-import { postJson, seedBytes } from './helpers/http.js';
+import { postJson, seedBytes, send } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
 import { numberedEvent } from './helpers/store.js';
 import { loadHttpClient } from '../src/forward/http-client.js';
@@ -429,4 +429,24 @@ test('an app down for a while: one line when it goes, and the queue resumes with
   const downLines = wl.cli.records().filter((r) => r.type === 'delivery' && r.final === false);
   assert.equal(downLines.length, 1, 'one line while it was down, no climbing retry count');
   await wl.cli.waitForOutput(/answers again: 3 waiting events flow/, 5_000, 'stderr');
+});
+
+test('40 events of 9.9 MB waiting for a down app: memory stays bounded, the bodies wait in the store', { timeout: 60_000 }, async (t) => {
+  // Issue 25, item 10: waiting events were spilled to the store by count only (1,000 a target), so their bodies stayed
+  // in memory: RSS grew ~10 MB an event (579 MB after these 40; 3.2 GB after 300, test:stress has that one).
+  const appPort = await freePort();
+  const wl = await startListening(['-f', `http://127.0.0.1:${appPort}`, '--max-body', '10mb', '--no-inspect']);
+  t.after(() => wl.cleanup());
+  const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${wl.cli.child.pid}/status`, 'utf8'))![1]) / 1024;
+  const body = Buffer.from(JSON.stringify({ event: 'big', pad: 'x'.repeat(9_900_000) }));
+  let peak = 0;
+  for (let i = 0; i < 40; i++) {
+    assert.equal((await send(wl.url, { body, headers: { 'content-type': 'application/json' } })).status, 200);
+    peak = Math.max(peak, rssMb());
+  }
+  assert.ok(peak < 400, `RSS peaked at ${peak.toFixed(0)} MB`);
+  const app = await startApp(appPort);
+  t.after(() => app.close());
+  await app.waitForCount(40, 30_000);
+  assert.ok(app.received.every((r) => r.body.length === body.length), 'every body delivered whole, read back from the store');
 });

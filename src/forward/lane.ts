@@ -31,7 +31,8 @@ export class Lane {
   constructor(
     readonly target: string,
     private readonly options: QueueOptions,
-    private readonly onIdle: () => void,
+    /** Told when the worker has nothing left, and when a job leaves the lane (its body no longer held here). */
+    private readonly hooks: { idle(): void; released(job: Job): void },
   ) {}
 
   get size(): number {
@@ -55,7 +56,11 @@ export class Lane {
   }
 
   cancel(eventId: string): boolean {
-    const mine = (j: Job): boolean => j.id === eventId;
+    const mine = (j: Job): boolean => {
+      if (j.id !== eventId) return false;
+      this.hooks.released(j);
+      return true;
+    };
     let found = false;
     if (this.#inFlight && mine(this.#inFlight)) {
       this.#inFlight.cancelled = true;
@@ -106,7 +111,7 @@ export class Lane {
       await this.#after(pick.job, pick.retry, event, result);
     }
     this.#worker = undefined;
-    this.onIdle();
+    this.hooks.idle();
   }
 
   /** What an attempt's result does to its job and to the line: wait out an outage, retry later, or settle. */
@@ -156,6 +161,7 @@ export class Lane {
   #settle(job: Job, retry: boolean): void {
     if (retry) this.#retrying.splice(this.#retrying.indexOf(job), 1);
     else if (this.jobs.peek() === job) this.jobs.shift();
+    this.hooks.released(job);
   }
 
   #load(job: Job): WebhookEvent | undefined {

@@ -17,6 +17,8 @@ export interface QueueOptions {
   onBack?(target: string, waiting: number): void;
   /** Where jobs deep in a queue keep their event instead of memory (the store). */
   spill?: Spill;
+  /** Bytes of bodies all targets together hold in memory before further jobs are spilled (IN_MEMORY_BYTES). */
+  inMemoryBytes?: number;
   /** Jobs a target holds in memory before further ones are spilled. */
   inMemory?: number;
   /** Queue without sending until start(). */
@@ -45,6 +47,8 @@ export interface Job {
   /** When a job the app rejected may be tried again (ms since epoch). */
   dueAt?: number;
   cancelled?: boolean;
+  /** Bytes of body this job holds in memory and counts against the queue's budget (0 when spilled). */
+  held?: number;
 }
 
 

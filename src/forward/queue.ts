@@ -4,9 +4,17 @@ import type { QueueOptions } from './queue-types.js';
 
 export type { Job, QueueOptions, Spill } from './queue-types.js';
 
+/**
+ * The bodies that waiting events may keep in memory, over all targets; past it a new job keeps only its event's place
+ * in the store. By bytes, not only by count: 1,000 waiting events of 9.9 MB each were 3.2 GB of RSS.
+ */
+export const IN_MEMORY_BYTES = 16_000_000;
+
 /** One queue per target (a Lane); this class routes to them and answers for all of them. */
 export class DeliveryQueue {
   readonly #lanes = new Map<string, Lane>();
+  /** Bytes of the bodies that queued jobs hold in memory. */
+  #heldBytes = 0;
   readonly #idleWaiters = new Set<() => void>();
   #closed = false;
   #paused: boolean;
@@ -23,15 +31,25 @@ export class DeliveryQueue {
     if (this.#closed) return;
     let lane = this.#lanes.get(target);
     if (!lane) {
-      lane = new Lane(target, this.options, () => this.#checkIdle());
+      lane = new Lane(target, this.options, {
+        idle: () => this.#checkIdle(),
+        released: (job) => {
+          if (job.held) this.#heldBytes -= job.held;
+          job.held = 0;
+        },
+      });
       this.#lanes.set(target, lane);
     }
     const id = event?.id ?? at?.id;
     if (!id) return;
     // A burst faster than the app must not grow memory with every body: deep in the queue, keep only its id.
-    const spill = at && this.options.spill && (!event || lane.jobs.length >= (this.options.inMemory ?? 1000));
-    if (spill) lane.add({ id, at, attempts: previousAttempts, rejections: 0 });
-    else if (event) lane.add({ id, event, attempts: previousAttempts, rejections: 0 });
+    const budget = this.options.inMemoryBytes ?? IN_MEMORY_BYTES;
+    const deep = !event || lane.jobs.length >= (this.options.inMemory ?? 1000) || this.#heldBytes + event.body.length > budget;
+    if (at && this.options.spill && deep) lane.add({ id, at, attempts: previousAttempts, rejections: 0 });
+    else if (event) {
+      this.#heldBytes += event.body.length;
+      lane.add({ id, event, attempts: previousAttempts, rejections: 0, held: event.body.length });
+    }
     if (!this.#paused) lane.run();
   }
 
