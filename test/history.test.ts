@@ -341,3 +341,16 @@ test('--keep deletes the oldest settled events, never one still owed; two listen
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim().split('\n').length, seqs.length);
 });
+
+test('the stop line counts what the store still owes, not what the queue held: after the store was deleted, nothing is owed', async (t) => {
+  // Issue 25, item 9: "2322 still pending" was said at stop while the store owed 0 (the queue's count, for events the
+  // store no longer had).
+  const { first } = await appDownScenario(t, ['--retry-delay', '300ms', '--no-inspect']);
+  for (let i = 0; i < 3; i++) assert.equal((await postJson(first.url, numberedEvent(i))).status, 200);
+  await first.cli.waitForRecord((r) => r.type === 'delivery' && r.final === false, 'the outage said');
+  for (const f of readdirSync(first.store)) rmSync(join(first.store, f));
+  await first.cli.waitForOutput(/events\.db was deleted while webhook-listen ran/, 10_000, 'stderr');
+  assert.equal(await first.cli.stop('SIGINT'), 0);
+  assert.match(first.cli.stderr, /stopped: 3 received, 0 delivered/);
+  assert.doesNotMatch(first.cli.stderr, /still pending/);
+});

@@ -5,7 +5,7 @@ import { type Deliverer, createDeliverer } from '../forward/deliver.js';
 import { DeliveryQueue } from '../forward/queue.js';
 import type { ListenerHandle } from '../http/listener.js';
 import type { InspectorHandle } from '../inspector/server.js';
-import { type StoreHandle, openStore } from '../store/index.js';
+import { type StoreHandle, StoreError, openStore } from '../store/index.js';
 import { bindListener, loopbackFor, selfTarget, token } from './bind.js';
 import { CleanupStack } from './cleanup.js';
 import { GroupCommit, StoreWrites } from './group-commit.js';
@@ -30,6 +30,8 @@ interface Parts {
   pipeline: Pipeline;
   keeper: Keeper;
   liveness: { path: string; answer: string };
+  /** Deliveries the store owes to our targets, counted just before it closes. */
+  owed: { count: number | undefined };
 }
 
 /** Step 1: the store, the forwarding client, the group commit, the queue and the pipeline that joins them. */
@@ -42,6 +44,10 @@ function openParts(options: ListenOptions, printer: Printer, cleanup: CleanupSta
   }
   cleanup.push('store', () => store.close());
   const writes = new StoreWrites(store, printer);
+  // What the store owes at the end, said in the stop line: the store's word, not the queue's (another listener, a
+  // cancel or a store replaced by hand may have settled what this one still had queued).
+  const owed = { count: undefined as number | undefined };
+  cleanup.push('owed', () => writes.record(() => (owed.count = store.countPending(options.targets)), 'what is still owed cannot be counted'));
   // What is still owed is handed back at once, so the next start resumes it without waiting for a lease.
   cleanup.push('leases', () => writes.record(() => store.releaseLeases(), 'pending deliveries stay claimed for 10 s'));
   const commit = new GroupCommit(writes);
@@ -69,9 +75,9 @@ function openParts(options: ListenOptions, printer: Printer, cleanup: CleanupSta
     },
     onLost: (target, at, err) => {
       pipeline!.stats.failed++;
-      printer.warn(
-        `event ${at.id}, waiting for ${target}, could not be read back from the store (${err.message}): it was deleted outside webhook-listen, so it is not delivered — replay it from another copy if you have one`,
-      );
+      // Gone (deleted by hand, the file replaced), or there but unreadable (a damaged page): said as what it is.
+      const why = err instanceof StoreError ? `the store could not read it: ${err.message}` : 'it was deleted outside webhook-listen';
+      printer.warn(`event ${at.id}, waiting for ${target}, could not be read back from the store (${why}), so it is not delivered — replay it from another copy if you have one`);
     },
   });
   cleanup.push('queue', () => queue.close(DRAIN_MS));
@@ -80,7 +86,7 @@ function openParts(options: ListenOptions, printer: Printer, cleanup: CleanupSta
   // public URL, and another webhook-listen on this store asks for it to know whether this one is alive.
   const liveness = { path: `/_webhook-listen/liveness/${token(Boolean(options.tunnel))}`, answer: token(Boolean(options.tunnel)) };
   const keeper = new Keeper(writes, queue, printer, { resume: options.resume, targets: options.targets });
-  return { store, writes, deliverer, commit, queue, pipeline, keeper, liveness };
+  return { store, writes, deliverer, commit, queue, pipeline, keeper, liveness, owed };
 }
 
 /** Step 2: deliveries owed from earlier runs, queued before the listener binds so they go out before new events. */
@@ -195,7 +201,7 @@ function session(listenUrl: string, p: Parts, printer: Printer, cleanup: Cleanup
       stopping ??= (async () => {
         await cleanup.run((name, err) => printer.error(`while stopping (${name}): ${(err as Error).message}`, err));
         const { stats } = p.pipeline;
-        const pending = p.queue.pending();
+        const pending = p.owed.count ?? p.queue.pending();
         const parts = [`${stats.received} received`, `${stats.delivered} delivered`];
         if (stats.failed) parts.push(`${stats.failed} failed`);
         if (stats.filtered) parts.push(`${stats.filtered} filtered`);

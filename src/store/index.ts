@@ -103,6 +103,11 @@ class Store implements StoreHandle {
   expireLapsed(): number {
     return this.#c.guard(() => this.#claims.expireLapsed());
   }
+  countPending(targets: string[]): number {
+    if (targets.length === 0) return 0;
+    const sql = `SELECT count(*) AS n FROM pending WHERE target IN (${targets.map(() => '?').join(',')})`;
+    return this.#c.guard(() => (this.#c.db.prepare(sql).get(...targets) as { n: number }).n);
+  }
   listPending(query: Parameters<StoreHandle['listPending']>[0] = {}) {
     return this.#c.guard(() => pendingWhere(this.#c, query));
   }

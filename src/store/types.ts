@@ -97,6 +97,8 @@ export interface StoreHandle {
   expireLapsed(): number;
   /** Deliveries still owed, oldest first (optionally for some events or one target). */
   listPending(query?: { eventIds?: string[]; target?: string }): PendingRow[];
+  /** How many deliveries are owed to these targets (by any listener). */
+  countPending(targets: string[]): number;
   /**
    * Gives up on owed deliveries (of these events, or all; to one target, or all): each gets a final `CANCELLED`
    * attempt, and a running listener is told. Returns what was cancelled.
