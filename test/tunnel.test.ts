@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { type AddressInfo, type Socket, connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { runCli, tempDir, type Cli } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
@@ -77,6 +77,35 @@ test('the tunnel server back after a long outage: reconnected within about a sec
   const took = Date.now() - backAt;
   assert.ok(took < 2_500, `reconnected ${took} ms after the server was back`);
   assert.equal((await scene.postThrough('/back', seedBytes())).status, 200);
+});
+
+test('Upgrade requests through the tunnel are refused and closed: ten held open cannot block it, a webhook gets through at once', { timeout: 30_000 }, async (t) => {
+  // Issue 25, item 12: the server pipes an upgrade onto one of the ten tunnel sockets; the listener answered it 200 and
+  // kept the socket, so ten such requests held every tunnel socket and webhooks waited (0 of 11 in 3 minutes).
+  const scene = await startTunnelScene(t);
+  const { server, id, cli } = scene;
+  const held: Socket[] = [];
+  const heard: string[] = [];
+  t.after(() => {
+    for (const s of held) s.destroy();
+  });
+  for (let i = 0; i < 10; i++) {
+    const s = connect(server.port, '127.0.0.1');
+    held.push(s);
+    heard.push('');
+    s.on('data', (d) => (heard[i] += String(d)));
+    s.on('error', () => undefined);
+    s.write(`GET /ws HTTP/1.1\r\nHost: ${hostFor(id, server)}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  }
+  await waitFor(() => heard.every((h) => h.length > 0), 'an answer to every upgrade', 10_000);
+  const started = Date.now();
+  const reply = await scene.postThrough('/legit', seedBytes(), { timeoutMs: 10_000 });
+  assert.equal(reply.status, 200);
+  assert.ok(Date.now() - started < 2_000, `the webhook took ${Date.now() - started} ms`);
+  for (const h of heard) assert.match(h, /^HTTP\/1\.1 400 /, 'refused');
+  await waitFor(() => held.every((s) => s.readableEnded || s.destroyed), 'every upgrade connection closed', 10_000);
+  await cli.waitForRecord((r) => r.type === 'event' && r.path === '/legit', 'the webhook recorded');
+  assert.equal(cli.records().filter((r) => r.type === 'event').length, 1, 'the upgrades were not taken for webhooks');
 });
 
 test('tunnel server down at start: local-only line, local events served, tunnel opens once the server is up', async (t) => {

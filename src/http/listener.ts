@@ -63,6 +63,12 @@ class Listener {
       return turnAway(403, `Host ${(req.headers.host ?? '(none)').slice(0, 100)} is not this listener`, `Forbidden: this listener answers to Host ${[...this.#hosts][0]} (or its public URL)\n`);
     const browser = crossSite(req);
     if (browser) return turnAway(403, browser, 'Forbidden: webhooks are not sent by web pages in a browser\n');
+    const upgrade = req.headers.upgrade;
+    if (upgrade !== undefined) {
+      // An upgraded connection would hold its socket (through the tunnel, one of ten) for as long as the sender likes.
+      res.once('finish', () => req.socket.destroy());
+      return turnAway(400, `an Upgrade request (${upgrade.slice(0, 40)}): webhooks are plain HTTP`, 'Bad Request: this listener takes webhooks, not upgraded connections\n');
+    }
     if (path === RESERVED || path.startsWith(RESERVED + '/') || (o.path && !matchesPath(o.path, path)))
       return turnAway(404, 'not the --path', `Not found: this listener accepts webhooks on ${o.path ?? '/'}\n`);
     new IncomingWebhook(req, res, o).read(viaTunnel);

@@ -17,6 +17,9 @@ import { randomBytes } from 'node:crypto';
  *   listener's header timeout) stay buffered and are read as the response of the next request handed that socket;
  * - a taken name silently gets a random id; an unknown subdomain gets 404; no Host gets 400; a tunnel whose sockets
  *   are all gone is removed a second later.
+ * - upgrades (server.js `upgrade`, Client.js `handleUpgrade`): the request line and raw headers are written into a
+ *   client socket taken from the pool, and the two sockets are piped to each other until one closes: that tunnel
+ *   socket leaves the pool for as long as the public connection stays open;
  * `forget(id)` does what a server does after it lost a client (a restart behind a load balancer, a cleanup): it
  * answers 404 for the id while the client's sockets stay connected, so only an end-to-end check can notice.
  */
@@ -60,7 +63,7 @@ class TunnelAgent extends Agent {
     else this.idle.push(socket);
   }
 
-  private takeSocket(cb: (err: Error | null, socket?: Socket) => void): undefined {
+  takeSocket(cb: (err: Error | null, socket?: Socket) => void): undefined {
     const socket = this.idle.shift();
     if (socket) cb(null, socket);
     else this.waiting.push(cb);
@@ -186,6 +189,22 @@ export async function startLtServer(options: LtServerOptions = {}): Promise<LtSe
   };
 
   const server: Server = createServer(handle);
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const sub = (req.headers.host ?? '').replace(/:\d+$/, '').split('.')[0] ?? '';
+    const agent = tunnels.get(sub);
+    if (!agent) return void socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+    socket.on('error', () => socket.destroy());
+    agent.takeSocket((err, conn) => {
+      if (err || !conn) return void socket.destroy();
+      const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      lines.push('', '');
+      conn.pipe(socket);
+      socket.pipe(conn);
+      conn.write(lines.join('\r\n'));
+      if (head.length) conn.write(head);
+    });
+  });
   server.on('connection', (s) => {
     clientSockets.add(s);
     s.on('close', () => clientSockets.delete(s));
