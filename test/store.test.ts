@@ -351,3 +351,36 @@ test('the store deleted under a running listener: the next webhook is answered 5
   const kept = new Set(listed.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id));
   for (const a of answers.filter((x) => x.id)) assert.ok(kept.has(a.id!), `event ${a.id} was answered 200 and is in the store`);
 });
+
+test('a listener paused past its lease (SIGSTOP, a laptop asleep) does not deliver again what another took over', { timeout: 90_000 }, async (t) => {
+  // Issue 25, item 6: the paused listener, on waking, still delivered the jobs in its memory that the other had taken
+  // over meanwhile: 162 to 2,454 duplicates. Now it checks its lease before each attempt and drops what it lost.
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const app = await appLater(t);
+  const args = ['-f', app.target, '--retry-delay', '200ms'];
+  const a = await listen(args, dir);
+  const b = await listen(args, dir);
+  t.after(async () => {
+    a.cli.child.kill('SIGCONT');
+    await a.cli.stop('SIGKILL');
+    await b.cli.stop('SIGKILL');
+  });
+  const total = 300;
+  for (let i = 0; i < total; i++) assert.equal((await postJson(a.url, numberedEvent(i))).status, 200);
+  const up = await app.up();
+  // A slow app: A is paused with most of its queue still to deliver.
+  up.respondWith((_r, res) => void setTimeout(() => res.end('ok'), 10).unref());
+  await up.waitForCount(20, 20_000);
+  a.cli.child.kill('SIGSTOP');
+  await b.cli.waitForOutput(/took over \d+ pending deliveries/, 30_000, 'stderr');
+  a.cli.child.kill('SIGCONT');
+  await waitFor(() => new Set(seqsOf(up)).size === total, 'every event delivered', 60_000);
+  // Both stopped cleanly: whatever either was going to send has been sent.
+  assert.deepEqual(await Promise.all([a.cli.stop('SIGINT'), b.cli.stop('SIGINT')]), [0, 0]);
+  const got = seqsOf(up);
+  assert.deepEqual([...new Set(got)].sort((x, y) => x - y), [...Array(total).keys()], 'none lost');
+  const twice = got.length - new Set(got).size;
+  assert.ok(twice <= 2, `${twice} delivered twice (at most what was in flight at the pause)`);
+  assert.match(a.cli.stderr, /paused past its lease/);
+});

@@ -25,6 +25,13 @@ export class Fifo<T> {
     this.head = 0;
     return before - this.items.length;
   }
+  /** Empties the queue; returns what it held. */
+  drain(): T[] {
+    const items = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    return items;
+  }
   find(match: (item: T) => boolean): T | undefined {
     for (let i = this.head; i < this.items.length; i++) if (match(this.items[i]!)) return this.items[i];
     return undefined;

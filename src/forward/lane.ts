@@ -55,6 +55,15 @@ export class Lane {
     return this.#worker;
   }
 
+  /** Drops every job; the one in flight finishes, unreported (it is another listener's now). */
+  clear(): void {
+    if (this.#inFlight) this.#inFlight.cancelled = true;
+    for (const job of this.jobs.drain()) this.hooks.released(job);
+    for (const job of this.#retrying) this.hooks.released(job);
+    this.#retrying = [];
+    this.#wake?.();
+  }
+
   cancel(eventId: string): boolean {
     const mine = (j: Job): boolean => {
       if (j.id !== eventId) return false;
@@ -97,6 +106,11 @@ export class Lane {
         this.#idleUntilDue = true;
         await this.#wait(pick.waitMs);
         this.#idleUntilDue = false;
+        continue;
+      }
+      // Another listener may have taken this one's claims while it was paused: never deliver what it now holds.
+      if (this.options.mayDeliver && !this.options.mayDeliver()) {
+        this.options.claimsLost?.();
         continue;
       }
       const event = this.#load(pick.job);
@@ -159,7 +173,8 @@ export class Lane {
   }
 
   #settle(job: Job, retry: boolean): void {
-    if (retry) this.#retrying.splice(this.#retrying.indexOf(job), 1);
+    const at = retry ? this.#retrying.indexOf(job) : -1;
+    if (at !== -1) this.#retrying.splice(at, 1);
     else if (this.jobs.peek() === job) this.jobs.shift();
     this.hooks.released(job);
   }

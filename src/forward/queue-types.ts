@@ -23,6 +23,12 @@ export interface QueueOptions {
   inMemory?: number;
   /** Queue without sending until start(). */
   paused?: boolean;
+  /**
+   * Asked right before each attempt: whether this listener still holds what it queued (false after another listener
+   * took its claims over while it was paused); then `claimsLost` runs, and the lane picks again.
+   */
+  mayDeliver?(): boolean;
+  claimsLost?(): void;
   /** Whether an unreachable target takes connections again (a TCP connect by default). */
   probe?(target: string): Promise<boolean>;
   /** A spilled event could not be read back from the store, so it cannot be delivered to `target`. */

@@ -75,6 +75,11 @@ export class DeliveryQueue {
     return found;
   }
 
+  /** Drops every waiting job of every target (claims lost: what to deliver is claimed again). */
+  clear(): void {
+    for (const lane of this.#lanes.values()) lane.clear();
+  }
+
   /** Jobs not yet finished, over all targets. */
   pending(): number {
     let n = 0;

@@ -16,6 +16,7 @@ const RENEW_EVERY = 3;
 export class Keeper {
   #controlSeen = 0;
   #ticks = 0;
+  #reclaiming = false;
   #timer?: NodeJS.Timeout;
 
   constructor(
@@ -36,6 +37,24 @@ export class Keeper {
     return jobs.length;
   }
 
+  /**
+   * This listener was paused past its lease (a laptop asleep, SIGSTOP) and another may have taken its claims over:
+   * what it queued is dropped and it claims again only what nobody live holds, so nothing is delivered twice.
+   */
+  claimsLost(): void {
+    if (this.#reclaiming) return;
+    this.#reclaiming = true;
+    try {
+      this.queue.clear();
+      this.printer.warn('this listener was paused past its lease, and another one may have taken over its deliveries: it dropped its queue and takes back only what nobody holds');
+      let jobs: PendingJob[] = [];
+      this.writes.record(() => (jobs = this.writes.store.reclaim(this.claimable.targets)), 'pending deliveries cannot be resumed');
+      for (const j of jobs) this.queue.enqueue(undefined, j.target, j.attempts, { id: j.eventId });
+    } finally {
+      this.#reclaiming = false;
+    }
+  }
+
   start(): { close(): void } {
     this.#timer = setInterval(() => this.#tick(), KEEPER_MS);
     this.#timer.unref();
@@ -48,10 +67,16 @@ export class Keeper {
     // every owed delivery.
     let released = false;
     if (++this.#ticks % RENEW_EVERY === 0) {
-      this.writes.record(() => store.renewLeases(), 'leases on pending deliveries cannot be renewed');
+      if (!this.#stillHeld()) this.claimsLost();
       this.writes.record(() => (released = store.expireLapsed() > 0), 'deliveries of a listener that stopped cannot be taken over');
     }
     if (this.#act()) released = true;
+    // A release may be this listener's own, written by another that took it for dead while it was paused: claiming
+    // (which renews the lease) must not come before finding that out.
+    if (released && !this.#stillHeld()) {
+      this.claimsLost();
+      released = false;
+    }
     const taken = released ? this.claim() : 0;
     if (taken) this.printer.info(`took over ${taken} pending ${taken === 1 ? 'delivery' : 'deliveries'} whose listener stopped`);
     try {
@@ -60,6 +85,13 @@ export class Keeper {
     } catch (err) {
       this.printer.error((err as Error).message, err);
     }
+  }
+
+  /** Renews the lease; false when another listener took this one's claims over (a write that fails is said). */
+  #stillHeld(): boolean {
+    let held = true;
+    this.writes.record(() => (held = this.writes.store.renewLeases()), 'leases on pending deliveries cannot be renewed');
+    return held;
   }
 
   /** `webhook-listen cancel` and `retry` (or the inspector) in another process; true when claims were given back. */

@@ -55,6 +55,7 @@ function openParts(options: ListenOptions, printer: Printer, cleanup: CleanupSta
   const deliverer = createDeliverer({ timeoutMs: options.forwardTimeoutMs, insecure: options.insecure, headers: options.headers });
   cleanup.push('deliverer', () => deliverer.close());
   let pipeline: Pipeline | undefined;
+  let keeper: Keeper | undefined;
   const queue = new DeliveryQueue({
     deliverer,
     paused: true,
@@ -63,6 +64,15 @@ function openParts(options: ListenOptions, printer: Printer, cleanup: CleanupSta
     firstDelayMs: options.retryDelayMs,
     maxDelayMs: 30_000,
     onResult: (result, event) => pipeline!.result(result, event),
+    // Checked before each attempt: cheap while the lease is surely live, a renewal after a pause.
+    mayDeliver: () => {
+      try {
+        return store.claimsHeld();
+      } catch {
+        return true;
+      }
+    },
+    claimsLost: () => keeper?.claimsLost(),
     onBack: (target, waiting) =>
       printer.info(`${target} answers again${waiting ? `: ${waiting} waiting ${waiting === 1 ? 'event flows' : 'events flow'} to it now` : ''}`),
     // Deep in a queue, a job keeps only its event's id; its pending row keeps the event from being pruned.
@@ -85,7 +95,7 @@ function openParts(options: ListenOptions, printer: Printer, cleanup: CleanupSta
   // A path only this process knows and an answer only it knows: the tunnel's end-to-end check asks for it through the
   // public URL, and another webhook-listen on this store asks for it to know whether this one is alive.
   const liveness = { path: `/_webhook-listen/liveness/${token(Boolean(options.tunnel))}`, answer: token(Boolean(options.tunnel)) };
-  const keeper = new Keeper(writes, queue, printer, { resume: options.resume, targets: options.targets });
+  keeper = new Keeper(writes, queue, printer, { resume: options.resume, targets: options.targets });
   return { store, writes, deliverer, commit, queue, pipeline, keeper, liveness, owed };
 }
 

@@ -1,6 +1,9 @@
 import type { Connection } from './connection.js';
 import type { PendingJob } from './types.js';
 
+/** A lease is taken as surely live only this long before it ends: room for one attempt to begin and be written. */
+const LEASE_MARGIN_MS = 2000;
+
 /**
  * Who delivers what is owed. A pending row is claimed by writing an instance id in it; the lease is the instance's
  * (one row in `instances`, renewed by its listener), not the row's: renewing costs one row however long the backlog.
@@ -11,6 +14,8 @@ export class Claims {
   /** Whether this handle's instance row is in the table (claims are only made under it). */
   #holding = false;
   #probe = { url: '', answer: '' };
+  /** Until when, by this process's clock, no other listener can have taken this one's claims (its lease, less a margin). */
+  #safeUntil = 0;
 
   constructor(
     private readonly c: Connection,
@@ -20,8 +25,35 @@ export class Claims {
 
   /** Writes (or renews) this instance's row, with what register() said. */
   hold(): void {
-    this.c.s.hold.run(this.instance, this.#probe.url, this.#probe.answer, Date.now() + this.leaseMs);
+    const now = Date.now();
+    this.c.s.hold.run(this.instance, this.#probe.url, this.#probe.answer, now + this.leaseMs);
     this.#holding = true;
+    this.#safeUntil = now + this.leaseMs - LEASE_MARGIN_MS;
+  }
+
+  /**
+   * Extends this listener's lease, if it still has one: false when another listener took it for dead meanwhile (it
+   * was paused or asleep past its lease) and may have taken its claims over. Never re-creates the row by itself.
+   */
+  renew(): boolean {
+    if (!this.#holding) return true;
+    const now = Date.now();
+    if (Number(this.c.s.renew.run(now + this.leaseMs, this.instance).changes) === 0) {
+      this.#holding = false;
+      this.#safeUntil = 0;
+      return false;
+    }
+    this.#safeUntil = now + this.leaseMs - LEASE_MARGIN_MS;
+    return true;
+  }
+
+  /**
+   * Whether this listener may still act on its claims: at once while its lease is surely live by its own clock, else
+   * (after a pause, a sleep, a stalled event loop) only once the lease is renewed — which fails when it was taken over.
+   */
+  stillHeld(): boolean {
+    if (!this.#holding || Date.now() < this.#safeUntil) return true;
+    return this.renew();
   }
 
   /** Holds before the first claim of a handle: new events' pending rows are claimed under it. */
@@ -44,19 +76,23 @@ export class Claims {
     if (owner === this.instance) this.#holding = false;
   }
 
-  /** Claims pending deliveries for these targets that nobody holds (or whose lease ran out), oldest first. */
-  claimPending(targets: string[]): PendingJob[] {
+  /**
+   * Claims pending deliveries for these targets that nobody holds (or whose lease ran out), oldest first; `own` also
+   * those still marked as this listener's (after its claims were lost and its queue emptied).
+   */
+  claimPending(targets: string[], own = false): PendingJob[] {
     this.hold();
     const marks = targets.map(() => '?').join(',');
+    const mine = own ? 'owner = ? OR ' : '';
     // Unowned, or owned by no live instance (this one is live now: its own rows stay as they are). Read row by row
     // and kept as columns, not as one object per row: a restart with 100k owed left V8's heap at 120 MB otherwise.
     const rows = this.c.db
       .prepare(
         `UPDATE pending SET owner = ?
-         WHERE target IN (${marks}) AND (owner IS NULL OR owner NOT IN (SELECT id FROM instances WHERE lease_until >= ?))
+         WHERE target IN (${marks}) AND (${mine}owner IS NULL OR owner NOT IN (SELECT id FROM instances WHERE lease_until >= ?))
          RETURNING event_id, target, attempts, event_seq`,
       )
-      .iterate(this.instance, ...targets, Date.now()) as Iterable<{ event_id: string; target: string; attempts: number; event_seq: number }>;
+      .iterate(this.instance, ...targets, ...(own ? [this.instance] : []), Date.now()) as Iterable<{ event_id: string; target: string; attempts: number; event_seq: number }>;
     const ids: string[] = [];
     const owed: string[] = [];
     const tries: number[] = [];

@@ -64,6 +64,7 @@ export function prepareStatements(d: DatabaseSync) {
     hold: d.prepare(
       'INSERT INTO instances (id, probe_url, answer, lease_until) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET probe_url = excluded.probe_url, answer = excluded.answer, lease_until = excluded.lease_until',
     ),
+    renew: d.prepare('UPDATE instances SET lease_until = ? WHERE id = ?'),
     lapsed: d.prepare('SELECT id FROM instances WHERE id != ? AND lease_until < ?'),
     unregister: d.prepare('DELETE FROM instances WHERE id = ?'),
     count: d.prepare('SELECT count(*) AS n FROM events'),

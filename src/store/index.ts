@@ -123,8 +123,15 @@ class Store implements StoreHandle {
   controlHead(): number {
     return this.#c.guard(() => controlHead(this.#c));
   }
-  renewLeases(): void {
-    this.#c.guard(() => this.#claims.hold());
+  renewLeases(): boolean {
+    return this.#c.guard(() => this.#claims.renew());
+  }
+  claimsHeld(): boolean {
+    return this.#c.guard(() => this.#claims.stillHeld());
+  }
+  reclaim(targets: string[]) {
+    if (targets.length === 0) return [];
+    return this.#c.guard(() => this.#c.tx(() => this.#claims.claimPending(targets, true)));
   }
   releaseLeases(): void {
     this.expire(this.#claims.instance);

@@ -110,8 +110,15 @@ export interface StoreHandle {
   controlSince(after: number): ControlRequest[];
   /** The newest request's seq (where a listener starts reading). */
   controlHead(): number;
-  /** Extends this handle's leases; call well within leaseMs. */
-  renewLeases(): void;
+  /** Extends this handle's lease (call well within leaseMs); false when another listener took its claims over. */
+  renewLeases(): boolean;
+  /**
+   * Whether this handle may still deliver what it claimed: true at once while its lease is surely live; after a gap
+   * (a pause, a sleep) it renews first, and answers false when another listener took its claims over meanwhile.
+   */
+  claimsHeld(): boolean;
+  /** After claims were lost (claimsHeld false, queue emptied): claims again what nobody live holds, own rows included. */
+  reclaim(targets: string[]): PendingJob[];
   /** Gives this handle's claims back (at shutdown), so the next start resumes them at once. */
   releaseLeases(): void;
   /** Deletes events beyond --keep whose deliveries are all final, and gives the space back; returns how many. */
