@@ -163,9 +163,12 @@ test('edit and replay keeps what was not edited byte for byte: big integers, gzi
     // This event's detail, not the one still shown while it loads (its Edit button would open an editor that the
     // new detail then replaces: the click on send-edited timed out now and then).
     await page.locator('#detail .meta .mono', { hasText: id }).waitFor();
+    const attempts = await page.locator('[data-role="attempt"]').count();
     await page.click('[data-role="edit"]');
     await page.click('[data-role="send-edited"]');
     await app.waitForCount(before + 1);
+    // The page shows the detail again with the replay's attempt: an Edit clicked before that is replaced with it.
+    await page.waitForFunction((n) => document.querySelectorAll('[data-role="attempt"]').length > n && !document.querySelector('#detail')?.hasAttribute('aria-busy'), attempts);
     return app.received[before]!.body;
   };
   assert.equal(sha256(await replayUnchanged(ids[0]!)), sha256(exact), 'not edited: the original bytes, not re-serialised');
