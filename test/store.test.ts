@@ -384,3 +384,32 @@ test('a listener paused past its lease (SIGSTOP, a laptop asleep) does not deliv
   assert.ok(twice <= 2, `${twice} delivered twice (at most what was in flight at the pause)`);
   assert.match(a.cli.stderr, /paused past its lease/);
 });
+
+test('another process holding the write lock: webhooks get 503 within a second, 200 once it lets go; results made meanwhile are written then', { timeout: 30_000 }, async (t) => {
+  // Issue 25, item 8: each write waited SQLite's 5 s busy timeout on the event loop (503s after a median 9.9 s), and
+  // delivery results that could not be written were dropped, so delivered events stayed owed and went out again.
+  const app = await startApp();
+  t.after(() => app.close());
+  app.respondWith((_r, res) => void setTimeout(() => res.end('ok'), 400).unref());
+  const wl = await startListening(['-f', app.url, '--no-inspect']);
+  t.after(() => wl.cleanup());
+  assert.equal((await postJson(wl.url, numberedEvent(0))).status, 200);
+  await app.waitForCount(1);
+  // The delivery is at the app (it answers in 0.4 s): its result will meet the lock.
+  const lock = new DatabaseSync(join(wl.store, 'events.db'));
+  lock.exec('PRAGMA busy_timeout = 5000; BEGIN IMMEDIATE');
+  const started = Date.now();
+  const refused = await postJson(wl.url, numberedEvent(1));
+  const took = Date.now() - started;
+  assert.equal(refused.status, 503);
+  assert.ok(took < 1_000, `answered after ${took} ms`);
+  await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.status === 200, 'the delivery made during the lock');
+  lock.exec('COMMIT');
+  lock.close();
+  let status = 0;
+  for (let i = 0; i < 20 && status !== 200; i++) status = (await postJson(wl.url, numberedEvent(2))).status;
+  assert.equal(status, 200, 'taken again once the lock is gone');
+  await waitFor(() => query<{ n: number }>(wl.store, "SELECT count(*) AS n FROM deliveries WHERE status = 200")[0]!.n >= 1, 'the result made during the lock, written', 5_000);
+  assert.equal(await wl.cli.stop('SIGINT'), 0);
+  assert.doesNotMatch(wl.cli.stderr, /still pending/, 'nothing left owed: the first event was delivered and recorded so');
+});

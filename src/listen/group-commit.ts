@@ -7,6 +7,12 @@ import { type StoreHandle, StoreError } from '../store/index.js';
  */
 const RESULTS_WAIT_MS = 10;
 const RESULTS_WAIT_MAX = 256;
+/**
+ * Delivery results a failed commit keeps to write again (a lock, a full disk): a result lost means its event is sent
+ * again on the next start. Bounded, oldest dropped first.
+ */
+const UNSAVED_RESULTS_MAX = 10_000;
+const UNSAVED_RETRY_MS = 1000;
 
 /** Writes to the store, each failure said once per episode and kind of write, and its end said too. */
 export class StoreWrites {
@@ -77,6 +83,10 @@ export class GroupCommit {
       items.length ? 'webhooks are answered 503 (the sender will retry) until it is fixed' : 'delivery results are not saved',
     );
     for (const b of items) b.done(saved);
+    if (saved || attempts.length === 0) return;
+    // The events were answered 503 (their senders send them again); the results are ours to keep trying.
+    this.#results = attempts.concat(this.#results).slice(-UNSAVED_RESULTS_MAX);
+    (this.#later ??= setTimeout(this.#commitNow, UNSAVED_RETRY_MS)).unref();
   }
 
   #scheduleEvent(): void {

@@ -38,7 +38,10 @@ interface Parts {
 function openParts(options: ListenOptions, printer: Printer, cleanup: CleanupStack): Parts {
   let store: StoreHandle;
   try {
-    store = openStore(options.storeDir, { keep: options.keep, describe: describeEvent, warn: (m) => printer.warn(m) });
+    // A lock held by another process (sqlite3, a backup) makes a commit wait on the event loop: a quarter of a second,
+    // then the events of that commit are answered 503 and their senders send them again. Listeners on one store hold
+    // the lock for milliseconds at a time.
+    store = openStore(options.storeDir, { keep: options.keep, describe: describeEvent, warn: (m) => printer.warn(m), busyTimeoutMs: 250 });
   } catch (err) {
     throw new RunError((err as Error).message, { cause: err });
   }

@@ -12,7 +12,7 @@ const sqlite = (): typeof import('node:sqlite') => process.getBuiltinModule('nod
 /** Connections tried when SQLite refuses to wait (below). */
 const OPEN_TRIES = 5;
 
-function openDatabase(file: string): DatabaseSync {
+function openDatabase(file: string, busyMs: number): DatabaseSync {
   if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
   let db: DatabaseSync;
   for (let attempt = 1; ; attempt++) {
@@ -42,6 +42,8 @@ function openDatabase(file: string): DatabaseSync {
   // is what forwarding's p99 is made of (BENCHMARKS.md, the store).
   db.exec('PRAGMA wal_autocheckpoint = 500;');
   migrate(db);
+  // From now on the store's own wait for a lock: a listener's commits wait on the event loop, so not for long.
+  db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyMs))};`);
   return db;
 }
 
@@ -104,8 +106,10 @@ export class Connection {
   constructor(
     readonly dir: string,
     readonly file: string,
+    /** How long a statement waits for another process's lock before it fails (SQLITE_BUSY). */
+    private readonly busyMs = 5000,
   ) {
-    this.db = openDatabase(file);
+    this.db = openDatabase(file, busyMs);
     const st = statSync(file);
     this.#inode = st.ino;
     this.#dev = st.dev;
@@ -168,7 +172,7 @@ export class Connection {
         // Not there (deleted with the file, or checkpointed away on close).
       }
     try {
-      this.db = openDatabase(this.file);
+      this.db = openDatabase(this.file, this.busyMs);
       const st = statSync(this.file);
       this.#inode = st.ino;
       this.#dev = st.dev;

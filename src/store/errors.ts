@@ -38,7 +38,7 @@ export function describeStoreError(err: unknown, dir: string): StoreError {
       { cause: err },
     );
   if (primary === SQLITE.BUSY)
-    return new StoreError(`the event store ${dir} stayed locked by another process for 5 s — try again`, 'busy', { cause: err });
+    return new StoreError(`the event store ${dir} is locked by another process (one holding a write: sqlite3, a backup) — try again once it lets go`, 'busy', { cause: err });
   if (primary === SQLITE.IOERR)
     return new StoreError(`cannot write the event store ${dir} (I/O error: ${e.message}) — check the disk, or pass --store <dir>`, 'io', { cause: err });
   return new StoreError(`the event store ${dir}: ${e.message ?? String(err)} — pass --store <dir> to use another folder`, 'other', { cause: err });

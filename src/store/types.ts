@@ -60,6 +60,8 @@ export interface StoreOptions {
   keep: number;
   /** How long a claim on a pending delivery lasts unless renewed. */
   leaseMs?: number;
+  /** How long a write waits for another process's lock before it fails (5 s unless set; a listener sets it short). */
+  busyTimeoutMs?: number;
   /** Describes events imported from a 0.1.0 store. */
   describe(event: WebhookEvent): EventDescription;
   warn?(message: string): void;
