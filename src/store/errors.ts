@@ -33,7 +33,7 @@ export function describeStoreError(err: unknown, dir: string): StoreError {
     );
   if (primary === SQLITE.CORRUPT || primary === SQLITE.NOTADB)
     return new StoreError(
-      `the event store ${join(dir, DB_FILE)} is damaged (${e.message}) — move it aside and start again; \`sqlite3 ${DB_FILE} .recover\` can save what is readable`,
+      `the event store ${join(dir, DB_FILE)} is damaged (${e.message}) — stop webhook-listen and run \`webhook-listen store recover --store ${dir}\`: it copies what is readable into a new store and keeps the damaged file aside`,
       'corrupt',
       { cause: err },
     );

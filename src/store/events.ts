@@ -44,11 +44,15 @@ export function insertEvent(c: Connection, event: WebhookEvent, description: Eve
   return lastInsertRowid;
 }
 
-type StoredRow = EventRowRaw & { url: string; query: string; headers: string; body: Uint8Array; remote_address: string };
+export type StoredRow = EventRowRaw & { url: string; query: string; headers: string; body: Uint8Array; remote_address: string };
 
 export function readEvent(c: Connection, id: string): WebhookEvent | undefined {
   const r = c.s.readEvent.get(id) as StoredRow | undefined;
-  if (!r) return undefined;
+  return r ? rowToEvent(r) : undefined;
+}
+
+/** An `events` row (every column) as the event it stores. */
+export function rowToEvent(r: StoredRow): WebhookEvent {
   const event: WebhookEvent = {
     id: r.id,
     receivedAt: r.received_at,

@@ -12,6 +12,7 @@ import { Retention } from './retention.js';
 import type { StoreHandle, StoreOptions } from './types.js';
 
 export { DB_FILE, StoreError, describeStoreError } from './errors.js';
+export { checkStoreFile, moveAside, salvage } from './recover.js';
 export type * from './types.js';
 
 /*
@@ -135,6 +136,15 @@ class Store implements StoreHandle {
   }
   releaseLeases(): void {
     this.expire(this.#claims.instance);
+  }
+
+  restore(events: WebhookEvent[], deliveries: DeliveryResult[]): void {
+    this.#c.guard(() =>
+      this.#c.tx(() => {
+        for (const event of events) this.#insert(event, this.options.describe(event), false);
+        for (const d of deliveries) insertDelivery(this.#c, d);
+      }),
+    );
   }
 
   prune(): number {

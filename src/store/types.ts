@@ -123,6 +123,11 @@ export interface StoreHandle {
   reclaim(targets: string[]): PendingJob[];
   /** Gives this handle's claims back (at shutdown), so the next start resumes them at once. */
   releaseLeases(): void;
+  /**
+   * Writes events read from another store (a damaged one being recovered), with a pending row for each of their
+   * targets, then delivery attempts, whose final ones settle those rows: what is left is what was owed.
+   */
+  restore(events: WebhookEvent[], deliveries: DeliveryResult[]): void;
   /** Deletes events beyond --keep whose deliveries are all final, and gives the space back; returns how many. */
   prune(): number;
   /** Notices the database file deleted or replaced by hand, and opens a fresh one; returns what to tell the user. */
