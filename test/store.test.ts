@@ -445,3 +445,25 @@ test('store check finds a damaged store; store recover copies what is readable i
   const pending = await run(['pending', '--json', '--store', dir]);
   assert.equal(pending.stdout.trim().split('\n').length, owed);
 });
+
+test('a store found damaged by any statement takes no more events: 503 until the file is replaced, said once with what to do', { timeout: 30_000 }, async (t) => {
+  // Issue 25, item 3: with pages damaged while running, "is damaged" was logged every few seconds while new events
+  // kept getting 200 (6,832 in issue 25's run, none delivered after a restart).
+  const wl = await startListening(['--no-inspect']);
+  t.after(() => wl.cleanup());
+  assert.equal((await postJson(wl.url, numberedEvent(0))).status, 200);
+  const file = join(wl.store, 'events.db');
+  // Everything into the file (the listener's page cache is dropped with the WAL), then the page of the table the
+  // listener reads every second for cancel/retry from other terminals overwritten.
+  const side = new DatabaseSync(file);
+  side.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  const root = (side.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'control'").get() as { rootpage: number }).rootpage;
+  side.close();
+  const fd = openSync(file, 'r+');
+  writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, (root - 1) * 4096);
+  closeSync(fd);
+  await wl.cli.waitForOutput(/is damaged/, 10_000, 'stderr');
+  const reply = await postJson(wl.url, numberedEvent(1));
+  assert.equal(reply.status, 503, 'not 200 into a store known to be damaged');
+  assert.match(wl.cli.stderr, /run `webhook-listen store recover --store /);
+});

@@ -102,6 +102,11 @@ export class Connection {
   #inode: number;
   #dev: number;
   closed = false;
+  /**
+   * The first sign of damage SQLite gave (SQLITE_CORRUPT, SQLITE_NOTADB) on any statement, write or check: until the
+   * file at the path changes, new events are not written into it (they are answered 503).
+   */
+  damage?: StoreError;
 
   constructor(
     readonly dir: string,
@@ -150,7 +155,9 @@ export class Connection {
     try {
       return work();
     } catch (err) {
-      throw describeStoreError(err, this.dir);
+      const described = describeStoreError(err, this.dir);
+      if (described.kind === 'corrupt') this.damage ??= described;
+      throw described;
     }
   }
 
@@ -171,6 +178,7 @@ export class Connection {
       } catch {
         // Not there (deleted with the file, or checkpointed away on close).
       }
+    this.damage = undefined;
     try {
       this.db = openDatabase(this.file, this.busyMs);
       const st = statSync(this.file);

@@ -46,6 +46,12 @@ class Store implements StoreHandle {
   }
 
   appendEvents(items: { event: WebhookEvent; description: EventDescription }[], results: DeliveryResult[] = []): void {
+    // A store known to be damaged takes no new event, even where its pages still read: a 200 must mean kept. A file
+    // replaced at the path (a recovered one) is taken up again.
+    if (this.#c.damage && items.length > 0) {
+      const replaced = this.#lostFile();
+      throw replaced ? new StoreError(`${replaced} (the events of that moment were not kept)`, 'io') : this.#c.damage;
+    }
     const due = this.#retention.due(items.length);
     let pruned = 0;
     const warn = (m: string): void => this.options.warn?.(m);
