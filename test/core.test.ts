@@ -514,3 +514,23 @@ test('node modules loaded by the time the banner is written: none of those start
   const unwanted = modules.filter((m) => /^NativeModule (fs\/promises|internal\/perf\/performance|perf_hooks|v8|internal\/deps\/undici\/undici|readline)$/.test(m));
   assert.deepEqual(unwanted, []);
 });
+
+test('one ^C that arrives twice at once (npx forwards it to a process group that got it too) is one clean stop: exit 0', async (t) => {
+  // Issue 29, item 8: under npx, ^C exited 130 (the second copy taken for a second ^C, which exits at once).
+  // An app that never answers keeps the stop busy (it waits up to 3 s for the delivery in flight), so the second copy
+  // arrives while the first is being handled, as npx's does.
+  const stuck = createHttpServer((req) => req.resume());
+  await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', r));
+  t.after(async () => {
+    stuck.closeAllConnections();
+    await new Promise((r) => stuck.close(r));
+  });
+  const wl = await startListening(['--no-inspect', '-f', `http://127.0.0.1:${(stuck.address() as AddressInfo).port}`]);
+  t.after(() => wl.cleanup());
+  assert.equal((await postJson(wl.url, seedBytes())).status, 200);
+  wl.cli.child.kill('SIGINT');
+  await new Promise((r) => setTimeout(r, 100));
+  wl.cli.child.kill('SIGINT');
+  assert.equal(await wl.cli.exited, 0);
+  assert.match(wl.cli.stderr, /stopped: 1 received/);
+});

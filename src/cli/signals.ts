@@ -17,8 +17,15 @@ export function watchStdout(): void {
  * a ^C right after the ready line (before the session was returned) used to meet node's default and kill the
  * process mid-write. One that comes while starting stops the session as soon as it is up.
  */
+/**
+ * Signals this close to the first are the same ^C: the terminal sends SIGINT to the whole process group, and a parent
+ * such as npx forwards the one it got as well, so one key press arrived twice and exited 130.
+ */
+const SAME_SIGNAL_MS = 500;
+
 export function stopOnSignals(printer: Printer): { attach(session: { shutdown(): Promise<void> }): void; starting: AbortSignal } {
   let signals = 0;
+  let firstAt = 0;
   let session: { shutdown(): Promise<void> } | undefined;
   // A ^C while starting also cuts short what the start waits for (the banner's wait for a tunnel, up to 8 s).
   const starting = new AbortController();
@@ -29,7 +36,8 @@ export function stopOnSignals(printer: Printer): { attach(session: { shutdown():
     );
   };
   const stop = (): void => {
-    signals++;
+    if (signals > 0 && Date.now() - firstAt < SAME_SIGNAL_MS) return;
+    if (++signals === 1) firstAt = Date.now();
     if (signals > 1) {
       // Lines still gathered for the terminal (up to 10 ms of them) go out before the hard exit.
       printer.flush();

@@ -1,6 +1,7 @@
 import { type AppResponse, type DeliveryResult, RESPONSE_KEEP, type WebhookEvent } from '../core/event.js';
 import { isoTime } from '../core/ids.js';
 import { targetUrl } from '../core/targets.js';
+import { withoutPartialUtf8 } from '../core/text.js';
 import { connectTimeoutMs, describeError } from './errors.js';
 import { forwardHeaders } from './headers.js';
 import { type Answer, type HttpClient, loadHttpClient, send } from './http-client.js';
@@ -29,8 +30,10 @@ export function appResponse(headers: [string, string][], kept: Buffer, size: num
   const body = kept.subarray(0, RESPONSE_KEEP);
   const { isUtf8 } = process.getBuiltinModule('node:buffer');
   const out: AppResponse = { headers, size };
+  // Cut at the limit, a text answer may end inside a character: still text, less that character's first bytes.
+  const text = size > body.length ? withoutPartialUtf8(body) : body;
   if (body.length > 0) {
-    if (isUtf8(body)) out.body = body.toString('utf8');
+    if (isUtf8(text)) out.body = text.toString('utf8');
     else out.bodyBase64 = body.toString('base64');
   }
   if (size > body.length) out.truncated = true;

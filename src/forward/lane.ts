@@ -157,8 +157,19 @@ export class Lane {
     // Only this event waits; the line moves on.
     this.#settle(job, retry);
     job.dueAt = Date.now() + delay;
-    const at = this.#retrying.findIndex((j) => j.dueAt! > job.dueAt!);
-    this.#retrying.splice(at === -1 ? this.#retrying.length : at, 0, job);
+    this.#retrying.splice(this.#dueIndex(job.dueAt), 0, job);
+  }
+
+  /** Where a job due at `dueAt` goes in the retry list (kept in due order): a binary search, after equal ones. */
+  #dueIndex(dueAt: number): number {
+    let lo = 0;
+    let hi = this.#retrying.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#retrying[mid]!.dueAt! <= dueAt) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** The next job to try: a rejected one whose time has come (it is older), else the head of the line. */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeBody } from '../core/body.js';
 import type { DeliveryResult, WebhookEvent } from '../core/event.js';
 import { headerValue } from '../core/headers.js';
+import { cutText } from '../core/text.js';
 import { headerObject } from '../format/json.js';
 import { type Summary, deliveryStatus, summarize, summaryPieces, summaryText } from '../format/summary.js';
 import { curlFor, fixtureName } from './shell.js';
@@ -82,7 +83,7 @@ export function detail(entry: { event: WebhookEvent; deliveries: DeliveryResult[
     fixture: fixtureName(event, decoded.kind === 'json' ? 'json' : 'bin'),
   };
   if (text !== undefined) {
-    out.bodyText = text.length > PREVIEW_CHARS ? text.slice(0, PREVIEW_CHARS) : text;
+    out.bodyText = cutText(text, PREVIEW_CHARS);
     out.textTruncated = text.length > PREVIEW_CHARS;
   }
   if (curlUrl) out.curl = curlFor(event, curlUrl);

@@ -8,7 +8,9 @@ import { onNextFreePort } from '../../src/core/ports.js';
 import { formatSize, parseSize } from '../../src/core/size.js';
 import { SUBDOMAIN_RE, readableSubdomain } from '../../src/core/subdomain.js';
 import { targetUrl } from '../../src/core/targets.js';
-import type { WebhookEvent } from '../../src/core/event.js';
+import { RESPONSE_KEEP, type WebhookEvent } from '../../src/core/event.js';
+import { cutText, withoutPartialUtf8 } from '../../src/core/text.js';
+import { appResponse } from '../../src/forward/deliver.js';
 import { forwardHeaders } from '../../src/forward/headers.js';
 
 const named = (headers: [string, string][], body: string): string | null => detectEventName(headers, decodeBody({ headers, body: Buffer.from(body) }));
@@ -94,4 +96,23 @@ test('the next free port: steps past busy ports, up to 20; an explicit port or p
   await assert.rejects(onNextFreePort(7070, false, busyUntil(7090), isBusy), /busy/);
   assert.deepEqual(await onNextFreePort(7070, false, busyUntil(7089), isBusy), { bound: 7089, tried: 20 });
   await assert.rejects(onNextFreePort(7070, false, async () => { throw new Error('EACCES'); }, isBusy), /EACCES/);
+});
+
+test('cutting text: never a lone surrogate (the inspector preview), never half a UTF-8 character (the app answer kept)', () => {
+  // Issue 29, items 2 and 3.
+  const smile = '\u{1F600}';
+  assert.equal(cutText(`ab${smile}`, 3), 'ab', 'the pair is not split');
+  assert.equal(cutText(`ab${smile}`, 4), `ab${smile}`);
+  assert.equal(cutText('abc', 10), 'abc');
+  const bytes = Buffer.from(`${'x'.repeat(63_999)}é`);
+  assert.equal(withoutPartialUtf8(bytes.subarray(0, 64_000)).length, 63_999, 'the lead byte of é goes');
+  assert.equal(withoutPartialUtf8(Buffer.from('abc')).length, 3);
+  assert.equal(withoutPartialUtf8(Buffer.from(`a${smile}`).subarray(0, 4)).length, 1, 'three of four bytes: all three go');
+  // An answer cut at the 64 kB mark inside a character stays text, not a "binary answer".
+  const answer = appResponse([], bytes.subarray(0, RESPONSE_KEEP), bytes.length);
+  assert.equal(answer.bodyBase64, undefined);
+  assert.equal(answer.body, 'x'.repeat(63_999));
+  assert.equal(answer.truncated, true);
+  // Bytes that are not UTF-8 at all are still base64.
+  assert.ok(appResponse([], Buffer.from([0xff, 0xfe, 0x00]), 3).bodyBase64);
 });
