@@ -192,7 +192,7 @@ test('a damaged page is reported by SQLite with what to do; events on intact pag
 
   const damaged = await run(['show', ids[20]!, '--raw', '--store', dir]);
   assert.equal(damaged.code, 1);
-  assert.match(damaged.stderr, /event store .*events\.db is damaged \(.*malformed.*\) — move it aside and start again; `sqlite3 events\.db \.recover`/);
+  assert.match(damaged.stderr, /event store .*events\.db is damaged \(.*malformed.*\) — stop webhook-listen and run `webhook-listen store recover --store /);
   const intact = await run(['show', ids[35]!, '--raw', '--store', dir]);
   assert.equal(intact.code, 0, intact.stderr);
   assert.equal(JSON.parse(intact.stdout).seq, 35);
@@ -466,4 +466,29 @@ test('a store found damaged by any statement takes no more events: 503 until the
   const reply = await postJson(wl.url, numberedEvent(1));
   assert.equal(reply.status, 503, 'not 200 into a store known to be damaged');
   assert.match(wl.cli.stderr, /run `webhook-listen store recover --store /);
+});
+
+test('pending on a store owing 60,000 deliveries lists them all in a 64 MB heap, a page at a time', { timeout: 60_000 }, async (t) => {
+  // Issue 29, item 4: pending read every owed row at once (40,000 owed: 174 MB of RSS to list them).
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const wl = await startListening(['--no-inspect', '-f', `http://127.0.0.1:${await freePort()}`], { store: dir });
+  assert.equal((await postJson(wl.url, numberedEvent(0))).status, 200);
+  await wl.cli.stop('SIGINT');
+  // 60,000 copies of that event, each owed to its target, with a 2 KB summary (what each listed row carries).
+  const db = new DatabaseSync(join(dir, 'events.db'));
+  db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60000)
+    INSERT INTO events (id, received_at, method, url, path, query, headers, size, body_size, remote_address, name, targets, rejected, summary, body)
+    SELECT printf('00000%021d', i), received_at, method, url, path, query, headers, size, body_size, remote_address, name, targets, rejected,
+      json_set(summary, '$.preview', printf('%.2000c', 'x')), body
+    FROM n, (SELECT * FROM events LIMIT 1)`);
+  db.exec(`INSERT INTO pending (event_id, target, event_seq, attempts) SELECT e.id, j.value, e.seq, 1 FROM events e, json_each(e.targets) j
+    WHERE e.id LIKE '00000%'`);
+  db.close();
+  const listed = await run(['pending', '--json', '--store', dir], { NODE_OPTIONS: '--max-old-space-size=64' });
+  assert.equal(listed.code, 0, listed.stderr.slice(0, 500));
+  const lines = listed.stdout.trim().split('\n');
+  assert.equal(lines.length, 60_001);
+  assert.equal(new Set(lines.map((l) => (JSON.parse(l) as { eventId: string }).eventId)).size, 60_001, 'each once, in pages');
+  assert.equal((JSON.parse(lines[0]!) as { eventSeq?: number }).eventSeq, undefined);
 });

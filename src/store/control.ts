@@ -1,8 +1,6 @@
 import type { Connection } from './connection.js';
 import { insertDelivery } from './deliveries.js';
-import type { ControlRequest, PendingRow } from './types.js';
-
-type PendingQuery = { eventIds?: string[]; target?: string };
+import type { ControlRequest, PendingQuery, PendingRow } from './types.js';
 
 /** Deliveries still owed, oldest first (optionally for some events or one target). */
 export function pendingWhere(c: Connection, query: PendingQuery): PendingRow[] {
@@ -16,15 +14,21 @@ export function pendingWhere(c: Connection, query: PendingQuery): PendingRow[] {
     parts.push('p.target = ?');
     args.push(query.target);
   }
+  if (query.after) {
+    parts.push('(p.event_seq, p.target) > (?, ?)');
+    args.push(query.after.eventSeq, query.after.target);
+  }
+  const page = query.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(query.limit))}` : '';
   const rows = c.db
     .prepare(
-      `SELECT p.event_id, p.target, p.attempts, p.next_at, p.last_error, i.lease_until AS held_until, e.summary
+      `SELECT p.event_id, p.target, p.event_seq, p.attempts, p.next_at, p.last_error, i.lease_until AS held_until, e.summary
        FROM pending p JOIN events e ON e.id = p.event_id LEFT JOIN instances i ON i.id = p.owner
-       ${parts.length ? 'WHERE ' + parts.join(' AND ') : ''} ORDER BY p.event_seq`,
+       ${parts.length ? 'WHERE ' + parts.join(' AND ') : ''} ORDER BY p.event_seq, p.target${page}`,
     )
     .all(...args) as {
     event_id: string;
     target: string;
+    event_seq: number;
     attempts: number;
     next_at: number | null;
     last_error: string | null;
@@ -33,7 +37,14 @@ export function pendingWhere(c: Connection, query: PendingQuery): PendingRow[] {
   }[];
   const now = Date.now();
   return rows.map((r) => {
-    const row: PendingRow = { eventId: r.event_id, target: r.target, attempts: r.attempts, held: r.held_until !== null && r.held_until >= now, summary: r.summary };
+    const row: PendingRow = {
+      eventId: r.event_id,
+      target: r.target,
+      attempts: r.attempts,
+      held: r.held_until !== null && r.held_until >= now,
+      summary: r.summary,
+      eventSeq: r.event_seq,
+    };
     if (r.next_at !== null) row.nextAt = r.next_at;
     if (r.last_error !== null) row.lastError = r.last_error;
     return row;

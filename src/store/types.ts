@@ -38,6 +38,16 @@ export interface PendingRow {
   /** Whether a running listener holds it now. */
   held: boolean;
   summary: string;
+  /** Where it stands in the list (its event's seq): where the next page starts. */
+  eventSeq: number;
+}
+
+/** Which owed deliveries: of some events, to one target; a page of `limit` after a row (`after`). */
+export interface PendingQuery {
+  eventIds?: string[];
+  target?: string;
+  after?: { eventSeq: number; target: string };
+  limit?: number;
 }
 
 export interface ControlRequest {
@@ -98,7 +108,7 @@ export interface StoreHandle {
    */
   expireLapsed(): number;
   /** Deliveries still owed, oldest first (optionally for some events or one target). */
-  listPending(query?: { eventIds?: string[]; target?: string }): PendingRow[];
+  listPending(query?: PendingQuery): PendingRow[];
   /** How many deliveries are owed to these targets (by any listener). */
   countPending(targets: string[]): number;
   /**
