@@ -123,29 +123,30 @@ function retryCommand(program: Command): void {
     });
 }
 
+/** `store check` and `store recover`: one definition, two commands. */
+const STORE_ACTIONS = {
+  check: { about: "SQLite's integrity check of the store; exit 1 when it is damaged", after: '' },
+  recover: {
+    about: 'copy every readable event and delivery into a new store, rebuild what is owed, keep the damaged file aside',
+    after: '\nStop every webhook-listen on the store first.\n\nExample:\n  $ webhook-listen store recover --store ~/.local/state/webhook-listen',
+  },
+} as const;
+
 function storeCommand(program: Command): void {
   const store = program.command('store').description('check the event store, or recover what is readable from a damaged one');
-  store
-    .command('check')
-    .description("SQLite's integrity check of the store; exit 1 when it is damaged")
-    .option('--no-color', 'no colours')
-    .addOption(storeOption())
-    .action(async (opts: { store?: string } & OutputFlags) => {
-      const io = commandIO(opts);
-      const { checkStore } = await import('../commands/store.js');
-      await runCommand(io, () => checkStore({ storeDir: storeOf(opts, program.opts()) }, io));
-    });
-  store
-    .command('recover')
-    .description('copy every readable event and delivery into a new store, rebuild what is owed, keep the damaged file aside')
-    .option('--no-color', 'no colours')
-    .addOption(storeOption())
-    .addHelpText('after', '\nStop every webhook-listen on the store first.\n\nExample:\n  $ webhook-listen store recover --store ~/.local/state/webhook-listen')
-    .action(async (opts: { store?: string } & OutputFlags) => {
-      const io = commandIO(opts);
-      const { recoverStore } = await import('../commands/store.js');
-      await runCommand(io, () => recoverStore({ storeDir: storeOf(opts, program.opts()) }, io));
-    });
+  for (const [name, { about, after }] of Object.entries(STORE_ACTIONS))
+    store
+      .command(name)
+      .description(about)
+      .option('--no-color', 'no colours')
+      .addOption(storeOption())
+      .addHelpText('after', after)
+      .action(async (opts: { store?: string } & OutputFlags) => {
+        const io = commandIO(opts);
+        const { checkStore, recoverStore } = await import('../commands/store.js');
+        const run = name === 'check' ? checkStore : recoverStore;
+        await runCommand(io, () => run({ storeDir: storeOf(opts, program.opts()) }, io));
+      });
 }
 
 /** The commands over the store: events, show, replay, pending, cancel, retry (declarative, one each). */
