@@ -1,12 +1,12 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { type Cli, type JsonRecord, run, runCli, startListening, tempDir } from './helpers/cli.js';
+import { BIN, type Cli, type JsonRecord, run, runCli, startListening, tempDir } from './helpers/cli.js';
 import { header, startApp, type Received, type RecordingApp } from './helpers/app.js';
 import { postJson, seedBytes, send } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
@@ -97,6 +97,16 @@ test('--strict-order: event N+1 goes only after event N succeeded', async (t) =>
   await app.waitForCount(7);
   assert.deepEqual(app.received.map(seqOf), [0, 0, 0, 1, 2, 3, 4]);
 });
+
+/** script(1), to run a command on a terminal of its own (util-linux; in every Debian). */
+const hasScript = (): boolean => {
+  try {
+    execFileSync('script', ['-qec', 'true', '/dev/null'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 test('an unreachable app holds the line in order; when it is back, one line says how many flow; a 429 Retry-After is honoured', async (t) => {
   const port = await freePort();
@@ -449,4 +459,29 @@ test('40 events of 9.9 MB waiting for a down app: memory stays bounded, the bodi
   t.after(() => app.close());
   await app.waitForCount(40, 30_000);
   assert.ok(app.received.every((r) => r.body.length === body.length), 'every body delivered whole, read back from the store');
+});
+
+test('replay --last 0 at a terminal asks before resending more than a screenful: n sends nothing, --yes does not ask', { timeout: 60_000, skip: !hasScript() && 'no script(1)' }, async (t) => {
+  // Issue 29, item 4: `replay --last 0` resent every stored event at once, without a word.
+  const app = await startApp();
+  t.after(() => app.close());
+  const wl = await startListening(['-f', app.url, '--no-inspect']);
+  t.after(() => wl.cleanup());
+  for (let i = 0; i < 25; i++) assert.equal((await postJson(wl.url, numberedEvent(i))).status, 200);
+  await app.waitForCount(25);
+  assert.equal(await wl.cli.stop('SIGINT'), 0);
+  // script(1) runs the command on a terminal of its own and types what it reads from its stdin. Not execFileSync: the
+  // app answering the replays lives in this process's event loop.
+  const replay = (extra: string, answer: string): Promise<string> =>
+    new Promise((resolve) => {
+      const child = execFile('script', ['-qec', `${process.execPath} ${BIN} replay --last 0 --store ${wl.store} --no-color ${extra}`, '/dev/null'], { encoding: 'utf8', timeout: 30_000 }, (_err, stdout) => resolve(String(stdout)));
+      child.stdin!.end(answer);
+    });
+  const asked = await replay('', 'n\n');
+  assert.match(asked, /resend 25 events to http:\/\/127\.0\.0\.1:\d+\? \[y\/N\]/);
+  assert.match(asked, /nothing replayed — pass --yes to resend 25 events without being asked/);
+  assert.equal(app.received.length, 25, 'nothing resent');
+  const yes = await replay('--yes', '');
+  assert.doesNotMatch(yes, /\[y\/N\]/);
+  await app.waitForCount(50);
 });

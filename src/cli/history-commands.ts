@@ -46,6 +46,7 @@ function replayCommand(program: Command): void {
     .description('send stored events again, byte for byte, with Webhook-Listen-Replay: 1')
     .argument('[ids...]', 'event ids or unique prefixes')
     .option('--last [n]', 'replay the newest n events (default 1; 0 for all)')
+    .option('-y, --yes', 'resend without asking, however many events (asked at a terminal past 20)')
     .option('--to <url>', "send here instead of the event's original targets (repeatable)", collect)
     .addOption(forwardTimeout())
     .addOption(insecureOption())
@@ -54,7 +55,7 @@ function replayCommand(program: Command): void {
     .option('--no-color', 'no colours')
     .addOption(storeOption())
     .addHelpText('after', '\nExamples:\n  $ webhook-listen replay 01m88nnbk5\n  $ webhook-listen replay --last 3 --to 3000')
-    .action(async (ids: string[], opts: { last?: string | true; to?: string[]; forwardTimeout: number; store?: string; insecure?: boolean; skipVerify?: boolean } & OutputFlags) => {
+    .action(async (ids: string[], opts: { last?: string | true; yes?: boolean; to?: string[]; forwardTimeout: number; store?: string; insecure?: boolean; skipVerify?: boolean } & OutputFlags) => {
       const io = commandIO(opts);
       let last: number | undefined;
       if (opts.last !== undefined) {
@@ -65,7 +66,7 @@ function replayCommand(program: Command): void {
       if (last === undefined && ids.length === 0) program.error('error: replay needs event ids or --last [n]', { exitCode: 2 });
       const { replayEvents } = await import('../commands/replay.js');
       await runCommand(io, () =>
-        replayEvents({ storeDir: storeOf(opts, program.opts()), ids, last, to: opts.to ?? [], timeoutMs: opts.forwardTimeout, insecure: insecureOf(opts) }, io),
+        replayEvents({ storeDir: storeOf(opts, program.opts()), ids, last, to: opts.to ?? [], timeoutMs: opts.forwardTimeout, insecure: insecureOf(opts), yes: Boolean(opts.yes) }, io),
       );
     });
 }

@@ -61,7 +61,20 @@ export function commandIO(flags: OutputFlags): CommandIO {
     json: Boolean(flags.json),
     colorLevel: flags.json ? 0 : colorLevel(flags.color === false, process.stdout),
     width: process.stdout.isTTY ? process.stdout.columns || 100 : 0,
+    ...(process.stdin.isTTY ? { confirm: askOnTerminal } : {}),
   };
+}
+
+/** A yes/no question on stderr, answered on the terminal; only "y" or "yes" is a yes. */
+function askOnTerminal(question: string): Promise<boolean> {
+  const { createInterface } = process.getBuiltinModule('node:readline');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  return new Promise((resolve) =>
+    rl.question(`${question} [y/N] `, (answer) => {
+      rl.close();
+      resolve(/^y(es)?$/i.test(answer.trim()));
+    }),
+  );
 }
 
 export function storeOf(opts: { store?: string }, root: { store?: string }): string {

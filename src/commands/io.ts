@@ -7,6 +7,8 @@ export interface CommandIO {
   json: boolean;
   colorLevel: 0 | 1 | 2 | 3;
   width: number;
+  /** Asks a person a yes/no question; absent when nobody can answer (stdin is not a terminal). */
+  confirm?(question: string): Promise<boolean>;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createDeliverer } from '../forward/deliver.js';
 import { sendAgain } from '../forward/replay.js';
 import { RunError } from '../core/errors.js';
+import type { EventRow, StoreHandle } from '../store/index.js';
 import { openHistory, pickEvents, readWhole } from './history.js';
 import type { CommandIO } from './io.js';
 
@@ -12,6 +13,27 @@ export interface ReplayOptions {
   to: string[];
   timeoutMs: number;
   insecure?: boolean;
+  /** Resend without asking, however many (--yes). */
+  yes?: boolean;
+}
+
+/** Rows read per page for --last; more events than this to resend is asked about first, at a terminal. */
+const PAGE = 1000;
+const SCREENFUL = 20;
+
+/** The newest `n` events (0: all), oldest first, as little of each as a replay needs, read a page at a time. */
+function newest(store: StoreHandle, n: number): Pick<EventRow, 'id' | 'rejected' | 'targets'>[] {
+  const want = n > 0 ? n : Number.POSITIVE_INFINITY;
+  const out: Pick<EventRow, 'id' | 'rejected' | 'targets'>[] = [];
+  let beforeId: string | undefined;
+  while (out.length < want) {
+    const limit = Math.min(PAGE, want - out.length);
+    const page = store.list({ limit, ...(beforeId ? { beforeId } : {}) });
+    for (const r of page) out.push(r.rejected ? { id: r.id, rejected: r.rejected, targets: r.targets } : { id: r.id, targets: r.targets });
+    if (page.length < limit) break;
+    beforeId = page.at(-1)!.id;
+  }
+  return out.reverse();
 }
 
 /** `webhook-listen replay`: sends stored events again, byte for byte; true when every one got a 2xx. */
@@ -21,7 +43,7 @@ export async function replayEvents(options: ReplayOptions, io: CommandIO): Promi
   let allOk = true;
   try {
     // The newest n (0: all), oldest of them first, or the ids as named.
-    const rows = options.last !== undefined ? store.list({ limit: options.last > 0 ? options.last : -1 }).reverse() : pickEvents(store, options.ids);
+    const rows = options.last !== undefined ? newest(store, options.last) : pickEvents(store, options.ids);
     const jobs: { id: string; targets: string[] }[] = [];
     for (const row of rows) {
       // A body refused for its size was never kept: there is nothing to send again.
@@ -39,6 +61,11 @@ export async function replayEvents(options: ReplayOptions, io: CommandIO): Promi
       jobs.push({ id: row.id, targets });
     }
     if (jobs.length === 0) throw new RunError('nothing to replay: name events that were forwarded, or pass --to <url>');
+    if (jobs.length > SCREENFUL && !options.yes && io.confirm) {
+      const where = [...new Set(jobs.flatMap((j) => j.targets))];
+      const ok = await io.confirm(`resend ${jobs.length} events to ${where.slice(0, 3).join(', ')}${where.length > 3 ? ', …' : ''}?`);
+      if (!ok) throw new RunError(`nothing replayed — pass --yes to resend ${jobs.length} events without being asked`);
+    }
     for (const { id, targets } of jobs) {
       const results = await sendAgain(readWhole(store, id), targets, false, { deliverer, record: (r) => store.appendDelivery(r), onResult: (r, e) => io.printer.delivery(r, e), warn: (m) => io.printer.warn(m) });
       if (results.some((r) => r.status === undefined || r.status >= 300)) allOk = false;
