@@ -29,25 +29,22 @@ export function isoTime(ms: number): string {
 }
 
 /** A ULID-style id, lower case: 10 chars of milliseconds, 16 random; monotonic within one process. */
-export function newEventId(now = Date.now()): string {
+export function newEventId(clock = Date.now()): string {
+  // Never behind the last id's time (a clock set back, or the millisecond borrowed below): ids stay in order.
+  let now = Math.max(clock, lastTime);
   const head = lastRandom[0]! * 32 + lastRandom[1]!;
   if (now === lastTime && head < 1023) {
     // Same millisecond: the first two random characters go up by one and the rest is drawn again, so ids still sort
     // in the order they were made and differ within the 12 characters a short id shows (the live lines, `pending`).
-    // Adding one at the end, as before, gave events of one burst the same short id, which `show` found ambiguous.
     lastRandom[0] = (head + 1) >> 5;
     lastRandom[1] = (head + 1) & 31;
     drawRandom(2);
-  } else if (now === lastTime) {
-    // Past 1,024 ids in one millisecond: plus one at the end (still in order; their short ids are shared).
-    for (let i = 15; i >= 0; i--) {
-      if (lastRandom[i]! < 31) {
-        lastRandom[i]! += 1;
-        break;
-      }
-      lastRandom[i] = 0;
-    }
-  } else drawRandom(0);
+  } else {
+    // A new millisecond; or the first two random characters are at their top, and the id takes the next millisecond,
+    // so that no two ids ever share their first 12 characters (they did, past the top, or past 1,024 in one ms).
+    if (now === lastTime) now++;
+    drawRandom(0);
+  }
   if (now !== lastTime) encodeTime(now, ID_BYTES);
   lastTime = now;
   for (let i = 0; i < 16; i++) ID_BYTES[10 + i] = ALPHABET[lastRandom[i]!]!;
