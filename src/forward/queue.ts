@@ -8,7 +8,7 @@ export type { Job, QueueOptions, Spill } from './queue-types.js';
  * The bodies that waiting events may keep in memory, over all targets; past it a new job keeps only its event's place
  * in the store. By bytes, not only by count: 1,000 waiting events of 9.9 MB each were 3.2 GB of RSS.
  */
-export const IN_MEMORY_BYTES = 16_000_000;
+export const IN_MEMORY_BYTES = 8_000_000;
 
 /** One queue per target (a Lane); this class routes to them and answers for all of them. */
 export class DeliveryQueue {
