@@ -12,7 +12,3 @@ export function searchText(summaryLine: string, id: string, path: string): strin
 export function searchKey(query: string): string {
   return query.trim().toLowerCase();
 }
-
-export function matchesSearch(text: string, query: string): boolean {
-  return text.includes(searchKey(query));
-}

@@ -31,8 +31,13 @@ export class Keeper {
   /** Queues the deliveries owed to our targets that nobody holds; returns how many. */
   claim(): number {
     if (!this.claimable.resume || this.claimable.targets.length === 0) return 0;
+    return this.#queueClaimed((targets) => this.writes.store.claimPending(targets));
+  }
+
+  /** Claims with `take` (said when the store fails) and queues what it got; returns how many. */
+  #queueClaimed(take: (targets: string[]) => PendingJob[]): number {
     let jobs: PendingJob[] = [];
-    this.writes.record(() => (jobs = this.writes.store.claimPending(this.claimable.targets)), 'pending deliveries cannot be resumed');
+    this.writes.record(() => (jobs = take(this.claimable.targets)), 'pending deliveries cannot be resumed');
     for (const j of jobs) this.queue.enqueue(undefined, j.target, j.attempts, { id: j.eventId });
     return jobs.length;
   }
@@ -47,9 +52,7 @@ export class Keeper {
     try {
       this.queue.clear();
       this.printer.warn('this listener was paused past its lease, and another one may have taken over its deliveries: it dropped its queue and takes back only what nobody holds');
-      let jobs: PendingJob[] = [];
-      this.writes.record(() => (jobs = this.writes.store.reclaim(this.claimable.targets)), 'pending deliveries cannot be resumed');
-      for (const j of jobs) this.queue.enqueue(undefined, j.target, j.attempts, { id: j.eventId });
+      this.#queueClaimed((targets) => this.writes.store.reclaim(targets));
     } finally {
       this.#reclaiming = false;
     }
@@ -66,14 +69,17 @@ export class Keeper {
     // Claims are looked for only when some were given back (a listener stopped, or was found dead): the look reads
     // every owed delivery.
     let released = false;
+    // The lease is renewed (and found lost, if it was) at most once a tick.
+    let renewed = false;
     if (++this.#ticks % RENEW_EVERY === 0) {
+      renewed = true;
       if (!this.#stillHeld()) this.claimsLost();
       this.writes.record(() => (released = store.expireLapsed() > 0), 'deliveries of a listener that stopped cannot be taken over');
     }
     if (this.#act()) released = true;
     // A release may be this listener's own, written by another that took it for dead while it was paused: claiming
     // (which renews the lease) must not come before finding that out.
-    if (released && !this.#stillHeld()) {
+    if (released && !renewed && !this.#stillHeld()) {
       this.claimsLost();
       released = false;
     }
