@@ -10,6 +10,8 @@ import { postJson } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
 import { numberedEvent, pendingRows, query } from './helpers/store.js';
 import { waitFor } from './helpers/wait.js';
+import { describeEvent } from '../src/format/describe.js';
+import { openStore } from '../src/store/index.js';
 
 
 /** The app's port, reserved while it is down; the app is started on it later. */
@@ -412,6 +414,48 @@ test('another process holding the write lock: webhooks get 503 within a second, 
   await waitFor(() => query<{ n: number }>(wl.store, "SELECT count(*) AS n FROM deliveries WHERE status = 200")[0]!.n >= 1, 'the result made during the lock, written', 5_000);
   assert.equal(await wl.cli.stop('SIGINT'), 0);
   assert.doesNotMatch(wl.cli.stderr, /still pending/, 'nothing left owed: the first event was delivered and recorded so');
+});
+
+test('one-shot commands under another process\'s write lock: reads at once, writes wait saying so, then go through', { timeout: 30_000 }, async (t) => {
+  // Issue 25, item 8: `pending` and `events` failed after a silent 5 s (opening asked for the write lock), and
+  // `cancel`/`retry` failed the same way. Reads never need the lock; a write says it waits, and goes once it is free.
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const wl = await startListening(['-f', `http://127.0.0.1:${await freePort()}`, '--no-inspect'], { store: dir });
+  for (let i = 0; i < 2; i++) assert.equal((await postJson(wl.url, numberedEvent(i))).status, 200);
+  assert.equal(await wl.cli.stop('SIGINT'), 0);
+  const lock = new DatabaseSync(join(dir, 'events.db'));
+  lock.exec('BEGIN IMMEDIATE');
+  t.after(() => lock.isOpen && lock.close());
+  const started = Date.now();
+  const pending = await run(['pending', '--json', '--store', dir]);
+  assert.equal(pending.code, 0, pending.stderr);
+  assert.equal(pending.stdout.trim().split('\n').length, 2);
+  assert.equal((await run(['events', '-n', '1', '--store', dir])).code, 0);
+  assert.ok(Date.now() - started < 4_000, `the reads took ${Date.now() - started} ms`);
+  const id = JSON.parse(pending.stdout.split('\n')[0]!).eventId as string;
+  const cancel = runCli(['cancel', id, '--store', dir]);
+  await cancel.waitForOutput(/another process is writing to the event store .* waiting up to 30 s for it to let go/, 10_000, 'stderr');
+  lock.exec('COMMIT');
+  lock.close();
+  assert.equal(await cancel.exited, 0, cancel.stderr);
+  assert.match(cancel.stdout + cancel.stderr, /cancelled 1 delivery/);
+  assert.equal(pendingRows(dir).length, 1);
+});
+
+test('a write that meets a lock held past its patience fails with what to do, having said it waited', { timeout: 15_000 }, (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const said: string[] = [];
+  const options = { keep: 100, describe: describeEvent, busyTimeoutMs: 50, patience: { ms: 300, onWait: (m: string) => said.push(m) } };
+  openStore(dir, options).close();
+  const lock = new DatabaseSync(join(dir, 'events.db'));
+  lock.exec('BEGIN IMMEDIATE');
+  t.after(() => lock.close());
+  const store = openStore(dir, options);
+  t.after(() => store.close());
+  assert.throws(() => store.cancelPending({}), /stayed locked by another process for 300 ms .* find it with `fuser .*events\.db`, let it finish, then run this again/);
+  assert.equal(said.length, 1);
 });
 
 test('store check finds a damaged store; store recover copies what is readable into a new one, rebuilds what is owed, keeps the damaged file', { timeout: 60_000 }, async (t) => {

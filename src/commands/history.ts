@@ -4,12 +4,16 @@ import { RunError } from '../core/errors.js';
 import { describeEvent } from '../format/describe.js';
 import { type EventRow, type StoreHandle, openStore } from '../store/index.js';
 
+/** How long a one-shot command waits for another process's write lock (saying so) before it gives up. */
+const LOCK_PATIENCE_MS = 30_000;
+
 /** Opens the store for a history command; an absent, unreadable or empty store is a RunError. */
 export function openHistory(dir: string, warn: (message: string) => void): StoreHandle {
   if (!existsSync(dir)) throw new RunError(`no event store at ${dir} yet — run webhook-listen first, or pass --store <dir>`);
   let store: StoreHandle;
   try {
-    store = openStore(dir, { keep: Number.MAX_SAFE_INTEGER, describe: describeEvent, warn });
+    // Reads never wait for a writer (WAL); a write waits a moment silently, then politely (cancel, retry, replay).
+    store = openStore(dir, { keep: Number.MAX_SAFE_INTEGER, describe: describeEvent, warn, busyTimeoutMs: 250, patience: { ms: LOCK_PATIENCE_MS, onWait: warn } });
   } catch (err) {
     throw new RunError((err as Error).message, { cause: err });
   }

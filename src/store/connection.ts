@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, renameSync, statSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { SQLITE, StoreError, describeStoreError } from './errors.js';
 import { migrate } from './schema.js';
+import type { Patience } from './types.js';
 
 /** Events in [?1, ?2) with no delivery owed. */
 export const PRUNABLE = 'e.seq >= ?1 AND e.seq < ?2 AND NOT EXISTS (SELECT 1 FROM pending p WHERE p.event_id = e.id)';
@@ -14,6 +15,9 @@ const OPEN_TRIES = 5;
 
 function openDatabase(file: string, busyMs: number): DatabaseSync {
   if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  // auto_vacuum asks for the write lock even where it changes nothing: on a store that exists, `events` or `pending`
+  // would fail while another process holds a write.
+  const settings = statSync(file).size === 0 ? 'PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL;' : 'PRAGMA journal_mode = WAL;';
   let db: DatabaseSync;
   for (let attempt = 1; ; attempt++) {
     db = new (sqlite().DatabaseSync)(file);
@@ -24,7 +28,7 @@ function openDatabase(file: string, busyMs: number): DatabaseSync {
       // auto_vacuum can no longer change. synchronous=FULL: each commit is on the disk before its events are
       // answered, so a 200 survives a power cut or a filesystem gone read-only, not only a crash of this process
       // (one fsync per commit, and a commit holds a whole turn's events).
-      db.exec('PRAGMA busy_timeout = 5000; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;');
+      db.exec(`PRAGMA busy_timeout = 5000; ${settings} PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;`);
       break;
     } catch (err) {
       db.close();
@@ -91,6 +95,8 @@ export function prepareStatements(d: DatabaseSync) {
 
 export type Statements = ReturnType<typeof prepareStatements>;
 
+const isBusy = (err: unknown): boolean => ((err as { errcode?: number }).errcode ?? 0) % 256 === SQLITE.BUSY;
+
 /**
  * One open database and its prepared statements, shared by the store's modules. `db` and `s` are read through this
  * object every time: a database file replaced by hand is reopened (reopen()) under the same Connection.
@@ -108,11 +114,16 @@ export class Connection {
    */
   damage?: StoreError;
 
+  /** Said once, when a write first meets another process's lock and waits for it. */
+  #waitSaid = false;
+
   constructor(
     readonly dir: string,
     readonly file: string,
     /** How long a statement waits for another process's lock before it fails (SQLITE_BUSY). */
     private readonly busyMs = 5000,
+    /** A one-shot command's longer wait for a write lock, said to the user when it starts. */
+    private readonly patience?: Patience,
   ) {
     this.db = openDatabase(file, busyMs);
     const st = statSync(file);
@@ -133,8 +144,7 @@ export class Connection {
 
   /** Runs `work` in one write transaction (BEGIN IMMEDIATE … COMMIT), rolled back when it throws. */
   tx<T>(work: () => T): T {
-    // Prepared once: every event-loop turn with events runs these two, and parsing them each time showed up.
-    this.s.begin.run();
+    this.#begin();
     try {
       const out = work();
       this.s.commit.run();
@@ -146,6 +156,34 @@ export class Connection {
         // SQLite may have rolled back already (disk full does).
       }
       throw err;
+    }
+  }
+
+  #begin(): void {
+    try {
+      // Prepared once: every event-loop turn with events runs BEGIN and COMMIT, and parsing them each time showed up.
+      this.s.begin.run();
+      return;
+    } catch (err) {
+      if (!this.patience || !isBusy(err)) throw err;
+    }
+    const ms = this.patience.ms;
+    const wait = ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+    if (!this.#waitSaid)
+      this.patience.onWait(`another process is writing to the event store ${this.dir} — waiting up to ${wait} for it to let go (^C stops)`);
+    this.#waitSaid = true;
+    this.db.exec(`PRAGMA busy_timeout = ${this.patience.ms};`);
+    try {
+      this.s.begin.run();
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      throw new StoreError(
+        `the event store ${this.dir} stayed locked by another process for ${wait} (a sqlite3 shell or a backup holding a write) — find it with \`fuser ${this.file}\`, let it finish, then run this again`,
+        'busy',
+        { cause: err },
+      );
+    } finally {
+      this.db.exec(`PRAGMA busy_timeout = ${this.busyMs};`);
     }
   }
 

@@ -35,7 +35,7 @@ class Store implements StoreHandle {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       if ((statSync(dir).mode & 0o077) !== 0)
         options.warn?.(`the event store ${dir} can be read by other users of this machine (events carry auth headers and customers' messages) — chmod 700 it`);
-      this.#c = new Connection(dir, this.file, options.busyTimeoutMs);
+      this.#c = new Connection(dir, this.file, options.busyTimeoutMs, options.patience);
     } catch (err) {
       throw describeStoreError(err, dir);
     }

@@ -65,6 +65,12 @@ export interface PendingJob {
   attempts: number;
 }
 
+/** How long a one-shot command waits for another process's write lock, and how it tells the user it is waiting. */
+export interface Patience {
+  ms: number;
+  onWait(message: string): void;
+}
+
 export interface StoreOptions {
   /** Keep at least this many newest events; older ones whose deliveries are all final are deleted. */
   keep: number;
@@ -72,6 +78,8 @@ export interface StoreOptions {
   leaseMs?: number;
   /** How long a write waits for another process's lock before it fails (5 s unless set; a listener sets it short). */
   busyTimeoutMs?: number;
+  /** A one-shot command's: wait this long for another process's write lock, saying so (the listener never waits). */
+  patience?: Patience;
   /** Describes events imported from a 0.1.0 store. */
   describe(event: WebhookEvent): EventDescription;
   warn?(message: string): void;
