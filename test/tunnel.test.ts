@@ -108,6 +108,27 @@ test('Upgrade requests through the tunnel are refused and closed: ten held open 
   assert.equal(cli.records().filter((r) => r.type === 'event').length, 1, 'the upgrades were not taken for webhooks');
 });
 
+test('a request that starts arriving on a tunnel socket has a header deadline: ten half-sent heads cannot block it', { timeout: 30_000 }, async (t) => {
+  // Issue 25, item 12: the tunnel's sockets have no header timeout (they wait idle for hours), so a server that
+  // streams bytes as they come let ten half-sent requests hold all ten sockets for as long as the sender liked.
+  const scene = await startTunnelScene(t, { env: { WEBHOOK_LISTEN_HEADERS_TIMEOUT_MS: '1000' } });
+  const { server, id, cli } = scene;
+  const heard: string[] = [];
+  const held: Socket[] = [];
+  t.after(() => held.forEach((s) => s.destroy()));
+  for (let i = 0; i < 10; i++) {
+    const s = await server.streamRaw(id, `POST /slow-${i} HTTP/1.1\r\nHost: x\r\nContent-Type: applic`);
+    held.push(s);
+    heard.push('');
+    s.on('data', (d) => (heard[i] += String(d)));
+  }
+  const reply = await scene.postThrough('/legit', seedBytes(), { timeoutMs: 10_000 });
+  assert.equal(reply.status, 200, 'the webhook got a socket once the half-sent heads ran out of time');
+  await waitFor(() => heard.every((h) => /^HTTP\/1\.1 408 /.test(h)), 'a 408 on every half-sent head', 10_000);
+  await cli.waitForRecord((r) => r.type === 'event' && r.path === '/legit', 'the webhook recorded');
+  assert.equal(cli.records().filter((r) => r.type === 'tunnel').length, 0, 'the tunnel never looked down');
+});
+
 test('tunnel server down at start: local-only line, local events served, tunnel opens once the server is up', async (t) => {
   const port = await freePort();
   const app = await startApp();

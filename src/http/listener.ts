@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { splitTarget } from '../core/event.js';
 import { requestLineOf, unreadable } from './client-errors.js';
 import { RESERVED, crossSite, matchesPath } from './guards.js';
+import { HeadDeadline } from './head-deadline.js';
 import { IncomingWebhook, send } from './request.js';
 import { ListenError, type ListenerHandle, type ListenerOptions } from './types.js';
 
@@ -36,11 +37,15 @@ class Listener {
   readonly #hosts = new Set<string>();
   readonly server: Server;
   readonly entry: Server | undefined;
+  /** A tunnel request whose first bytes came must have its head within the local port's header timeout too. */
+  readonly deadline: HeadDeadline | undefined;
   #closing?: Promise<void>;
 
   constructor(private readonly options: ListenerOptions) {
     this.server = this.#serve(false);
     this.entry = options.tunnelEntry ? this.#serve(true) : undefined;
+    const timeout = Object.assign(new Error('request head timed out'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+    this.deadline = this.entry ? new HeadDeadline(options.headersTimeoutMs ?? 20_000, (s) => this.#clientError(timeout, s)) : undefined;
   }
 
   /** Routes one request: the liveness path, the guards, then a webhook. */
@@ -77,9 +82,13 @@ class Listener {
   #serve(viaTunnel: boolean): Server {
     // Not `import { createServer } from 'node:http'`: an ESM import of node:http evaluates every export, and its
     // WebSocket getters load Node's own copy of undici (nodejs/node#59686).
-    const server = process.getBuiltinModule('node:http').createServer(viaTunnel ? TUNNEL_SERVER : localServer(this.options.headersTimeoutMs), (req, res) =>
-      this.#handle(req, res, viaTunnel),
-    );
+    const server = process.getBuiltinModule('node:http').createServer(viaTunnel ? TUNNEL_SERVER : localServer(this.options.headersTimeoutMs), (req, res) => {
+      if (viaTunnel) {
+        this.deadline?.busy(req.socket);
+        res.once('close', () => this.deadline?.idle(req.socket));
+      }
+      this.#handle(req, res, viaTunnel);
+    });
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
@@ -125,6 +134,7 @@ class Listener {
   }
 
   close(): Promise<void> {
+    this.deadline?.close();
     this.#closing ??= new Promise<void>((done) => {
       this.server.close(() => done());
       this.server.closeIdleConnections();
@@ -166,6 +176,7 @@ export async function startListener(options: ListenerOptions): Promise<ListenerH
       ? (socket) => {
           // A server's own connections get these from its listening socket; this one has none.
           socket.setNoDelay(true);
+          listener.deadline?.watch(socket);
           entry.emit('connection', socket);
         }
       : undefined,

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
  * - upgrades (server.js `upgrade`, Client.js `handleUpgrade`): the request line and raw headers are written into a
  *   client socket taken from the pool, and the two sockets are piped to each other until one closes: that tunnel
  *   socket leaves the pool for as long as the public connection stays open;
+ * `streamRaw(id, bytes)` is not the real server: it stands for a tunnel server that passes bytes on as they come.
  * `forget(id)` does what a server does after it lost a client (a restart behind a load balancer, a cleanup): it
  * answers 404 for the id while the client's sockets stay connected, so only an end-to-end check can notice.
  */
@@ -92,6 +93,11 @@ export interface LtServer {
   tunnelSockets(id: string): number;
   /** Drops the tunnel from the routing table, leaving its sockets open: requests for it get 404 from now on. */
   forget(id: string): void;
+  /**
+   * Writes raw bytes into one of the tunnel's sockets, as a server that streams what its sender sends (no parser in
+   * between) would; resolves with that socket once taken (it waits for a free one, like a request).
+   */
+  streamRaw(id: string, bytes: string): Promise<Socket>;
   /** Stops everything (the public port and every tunnel socket). */
   stop(): Promise<void>;
 }
@@ -223,6 +229,15 @@ export async function startLtServer(options: LtServerOptions = {}): Promise<LtSe
       const agent = tunnels.get(id);
       tunnels.delete(id);
       if (agent) forgotten.add(agent);
+    },
+    streamRaw(id, bytes) {
+      return new Promise((resolve, reject) =>
+        tunnels.get(id)!.takeSocket((err, conn) => {
+          if (err || !conn) return reject(err ?? new Error('no tunnel socket'));
+          conn.write(bytes);
+          resolve(conn);
+        }),
+      );
     },
     async stop() {
       for (const agent of [...tunnels.values(), ...forgotten]) agent.destroy();
