@@ -1,7 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { type Cli, run, runCli, startListening, tempDir } from './helpers/cli.js';
@@ -352,6 +352,62 @@ test('the store deleted under a running listener: the next webhook is answered 5
   const listed = await run(['events', '--json', '-n', '0', '--store', wl.store]);
   const kept = new Set(listed.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id));
   for (const a of answers.filter((x) => x.id)) assert.ok(kept.has(a.id!), `event ${a.id} was answered 200 and is in the store`);
+});
+
+test('an older copy written over the store file (same inode): noticed within about a second, 503 from then on; every 200 is recoverable', { timeout: 60_000 }, async (t) => {
+  // Issue 25, item 2: `cp old.db events.db` keeps the inode, so the listener never noticed (378 events answered 200
+  // then never delivered in issue 25's run) and the store ended up unreadable. Now the file written while the WAL
+  // index shows no checkpoint is taken for another program's write.
+  const wl = await startListening(['--no-inspect']);
+  t.after(() => wl.cleanup());
+  const file = join(wl.store, 'events.db');
+  const answered: string[] = [];
+  const post = async (i: number): Promise<number> => {
+    const reply = await postJson(wl.url, numberedEvent(i));
+    if (reply.status === 200) answered.push((JSON.parse(reply.text) as { id: string }).id);
+    return reply.status;
+  };
+  for (let i = 0; i < 50; i++) assert.equal(await post(i), 200);
+  const old = readFileSync(file);
+  for (let i = 50; i < 100; i++) assert.equal(await post(i), 200);
+  writeFileSync(file, old);
+  const started = Date.now();
+  let status = 200;
+  for (let i = 100; i < 5_000 && status === 200 && Date.now() - started < 10_000; i++) status = await post(i);
+  assert.equal(status, 503, 'refused once the overwrite is noticed');
+  assert.ok(Date.now() - started < 5_000, `noticed after ${Date.now() - started} ms`);
+  // Said when noticed (by the once-a-second look, or by the commit that fails), and not again for every 503.
+  assert.ok((wl.cli.stderr.match(/was overwritten by another program while webhook-listen had it open/g)?.length ?? 0) <= 2, wl.cli.stderr);
+  assert.equal(wl.cli.stderr.match(/webhooks are answered 503/g)?.length ?? 0, 1, wl.cli.stderr);
+  assert.match(wl.cli.stderr, /run `webhook-listen store recover --store /);
+  assert.equal(await wl.cli.stop('SIGINT'), 0);
+  const recover = await run(['store', 'recover', '--store', wl.store]);
+  assert.equal(recover.code, 0, recover.stderr);
+  const listed = await run(['events', '--json', '-n', '0', '--store', wl.store]);
+  const kept = new Set(listed.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id));
+  const after = answered.slice(100);
+  assert.ok(after.length > 0, 'some events were answered 200 after the copy, before it was noticed');
+  assert.deepEqual(after.filter((id) => !kept.has(id)), [], 'every event answered 200 after the copy is in the recovered store');
+});
+
+test('two listeners checkpointing one store under load never take each other for an overwrite', { timeout: 60_000 }, async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const a = await listen([], dir);
+  const b = await listen([], dir);
+  t.after(async () => {
+    await a.cli.stop('SIGKILL');
+    await b.cli.stop('SIGKILL');
+  });
+  // 2 kB events: 2,000 of them fill the WAL past a checkpoint several times, half written by each listener.
+  const body = (i: number): string => JSON.stringify({ seq: i, pad: 'x'.repeat(2_000) });
+  for (let i = 0; i < 2_000; i += 2) {
+    const [ra, rb] = await Promise.all([postJson(a.url, body(i)), postJson(b.url, body(i + 1))]);
+    assert.deepEqual([ra.status, rb.status], [200, 200], `events ${i}, ${i + 1}`);
+  }
+  assert.deepEqual(await Promise.all([a.cli.stop('SIGINT'), b.cli.stop('SIGINT')]), [0, 0]);
+  assert.doesNotMatch(a.cli.stderr + b.cli.stderr, /overwritten/);
+  assert.equal(query<{ n: number }>(dir, 'SELECT count(*) AS n FROM events')[0]!.n, 2_000);
 });
 
 /**

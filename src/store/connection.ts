@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, renameSync, statSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { SQLITE, StoreError, describeStoreError } from './errors.js';
 import { migrate } from './schema.js';
+import { OverwriteWatch } from './overwrite.js';
 import type { Patience } from './types.js';
 
 /** Events in [?1, ?2) with no delivery owed. */
@@ -9,6 +10,9 @@ export const PRUNABLE = 'e.seq >= ?1 AND e.seq < ?2 AND NOT EXISTS (SELECT 1 FRO
 
 /** node:sqlite, loaded when a store is opened, not at start-up. */
 const sqlite = (): typeof import('node:sqlite') => process.getBuiltinModule('node:sqlite');
+
+/** WAL pages that make a checkpoint due. */
+const CHECKPOINT_PAGES = 500;
 
 /** Connections tried when SQLite refuses to wait (below). */
 const OPEN_TRIES = 5;
@@ -42,9 +46,9 @@ function openDatabase(file: string, busyMs: number): DatabaseSync {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 * attempt);
     }
   }
-  // A checkpoint runs inside a commit, on the event loop: 500 pages rather than SQLite's 1,000 halves each stall, which
-  // is what forwarding's p99 is made of (BENCHMARKS.md, the store).
-  db.exec('PRAGMA wal_autocheckpoint = 500;');
+  // Checkpoints are the connection's own (Connection#checkpoint), so that it can tell its writes to the file from
+  // another program's.
+  db.exec('PRAGMA wal_autocheckpoint = 0;');
   migrate(db);
   // From now on the store's own wait for a lock: a listener's commits wait on the event loop, so not for long.
   db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyMs))};`);
@@ -114,6 +118,8 @@ export class Connection {
    */
   damage?: StoreError;
 
+  /** Notices the file's content written by another program (a copy onto the same inode). */
+  readonly overwrite: OverwriteWatch;
   /** Said once, when a write first meets another process's lock and waits for it. */
   #waitSaid = false;
 
@@ -130,6 +136,7 @@ export class Connection {
     this.#inode = st.ino;
     this.#dev = st.dev;
     this.s = prepareStatements(this.db);
+    this.overwrite = new OverwriteWatch(file);
   }
 
   /** What the path names now: this connection's file, another one (replaced by hand), or nothing (deleted). */
@@ -148,6 +155,7 @@ export class Connection {
     try {
       const out = work();
       this.s.commit.run();
+      this.#checkpoint();
       return out;
     } catch (err) {
       try {
@@ -156,6 +164,20 @@ export class Connection {
         // SQLite may have rolled back already (disk full does).
       }
       throw err;
+    }
+  }
+
+  /**
+   * Copies the WAL back into the file once it holds 500 pages: on the event loop, right after a commit, as SQLite's
+   * own auto-checkpoint would (500 rather than its 1,000 halves each stall, which is what forwarding's p99 is made of:
+   * BENCHMARKS.md, the store). Upkeep: the commit is already done, so a failure here is not the commit's.
+   */
+  #checkpoint(): void {
+    if (this.overwrite.walBacklog() < CHECKPOINT_PAGES) return;
+    try {
+      this.overwrite.ours(() => this.db.exec('PRAGMA wal_checkpoint(PASSIVE)'));
+    } catch {
+      // Tried again after the next commit.
     }
   }
 
@@ -217,6 +239,7 @@ export class Connection {
         // Not there (deleted with the file, or checkpointed away on close).
       }
     this.damage = undefined;
+    this.overwrite.reset();
     try {
       this.db = openDatabase(this.file, this.busyMs);
       const st = statSync(this.file);
@@ -231,6 +254,7 @@ export class Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.overwrite.reset();
     try {
       this.db.close();
     } catch {

@@ -48,6 +48,8 @@ class Store implements StoreHandle {
   appendEvents(items: { event: WebhookEvent; description: EventDescription }[], results: DeliveryResult[] = []): void {
     // A store known to be damaged takes no new event, even where its pages still read: a 200 must mean kept. A file
     // replaced at the path (a recovered one) is taken up again.
+    // Looked for here too (a few times a second), not only at the keeper's look: the commit's failure says it.
+    if (items.length > 0 && this.#c.overwrite.due()) this.#overwritten();
     if (this.#c.damage && items.length > 0) {
       const replaced = this.#lostFile();
       throw replaced ? new StoreError(`${replaced} (the events of that moment were not kept)`, 'io') : this.#c.damage;
@@ -163,7 +165,17 @@ class Store implements StoreHandle {
 
   checkFile(): string | undefined {
     if (this.#c.closed) return undefined;
-    return this.#lostFile();
+    return this.#lostFile() ?? this.#overwritten();
+  }
+
+  /** The file's content written by another program (a copy onto it): damaged from now on; says so once. */
+  #overwritten(): string | undefined {
+    if (this.#c.damage || !this.#c.overwrite.check()) return undefined;
+    this.#c.damage = new StoreError(
+      `the event store ${this.file} was overwritten by another program while webhook-listen had it open (a copy onto it?) — new events are answered 503 until it is repaired: stop webhook-listen and run \`webhook-listen store recover --store ${this.dir}\` (it keeps what is readable, events since the copy included)`,
+      'corrupt',
+    );
+    return this.#c.damage.message;
   }
 
   /** The file deleted or replaced by hand: reopened at its path; says what happened, or undefined when nothing did. */
