@@ -147,23 +147,24 @@ test('a running listener takes over what another one owed: at once when it stops
   await waitFor(() => pendingRows(dir).length === 0, 'every pending row settled');
 });
 
-test('a store of schema 1 is brought to schema 2 at start (pending_by_target dropped); what it owed is still delivered', async (t) => {
+test('a store of schema 1 is brought to the current schema at start (pending_by_target dropped, relay tables made); what it owed is still delivered', async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const app = await appLater(t);
   const first = await listen(['-f', app.target, '--retry-delay', '30s'], dir);
   for (let i = 0; i < 3; i++) assert.equal((await postJson(first.url, numberedEvent(i))).status, 200);
   await first.cli.stop('SIGINT');
-  // Back to what schema 1 was: the index, and the version.
+  // Back to what schema 1 was: the index, no relay tables, and the version.
   const db = new DatabaseSync(join(dir, 'events.db'));
-  db.exec('CREATE INDEX pending_by_target ON pending (target, event_seq); PRAGMA user_version = 1');
+  db.exec('DROP TABLE relay_events; DROP TABLE relay_channels; CREATE INDEX pending_by_target ON pending (target, event_seq); PRAGMA user_version = 1');
   db.close();
   const up = await app.up();
   const second = await listen(['-f', app.target], dir);
   t.after(() => second.cli.stop('SIGKILL'));
   await up.waitForCount(3, 10_000);
   assert.deepEqual(seqsOf(up), [0, 1, 2]);
-  assert.equal(query<{ user_version: number }>(dir, 'PRAGMA user_version')[0]!.user_version, 2);
+  assert.equal(query<{ user_version: number }>(dir, 'PRAGMA user_version')[0]!.user_version, 3);
+  assert.equal(query(dir, "SELECT name FROM sqlite_master WHERE name = 'relay_events'").length, 1);
   assert.deepEqual(query(dir, "SELECT name FROM sqlite_master WHERE name = 'pending_by_target'"), []);
 });
 

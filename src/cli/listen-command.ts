@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_INSPECT_PORT, DEFAULT_PORT, DEFAULT_TUNNEL_HOST } from '../core/defaults.js';
 import { parseSecret, secretProblem } from '../core/signature.js';
+import { parseChannel } from '../relay/channel.js';
 import type { ListenOptions } from '../listen/options.js';
 import { collectHeader, collectRoute, collectSecret, forwardTimeout, insecureOf, insecureOption, parseCount, parseDuration, parseMaxBody, parseNames, parsePath, parsePort, parseSubdomain, parseTunnelHost, routesOf, skipVerifyOption, withDefault } from './options.js';
 import { type OutputFlags, defaultStoreDir, makePrinter } from './output.js';
@@ -29,7 +30,9 @@ interface ListenFlags extends OutputFlags {
   resume: boolean;
   store?: string;
   keep: number;
-  tunnel: boolean;
+  /** undefined unless --tunnel or --no-tunnel was given: then on, unless --relay. */
+  tunnel?: boolean;
+  relay?: string | true;
   tunnelHost: string;
   subdomain?: string;
   newUrl?: boolean;
@@ -66,18 +69,34 @@ export function listenOptionsOf(opts: ListenFlags, version: string, stopping: Ab
     headers: opts.header ?? [],
     resume: opts.resume !== false,
     // How often the public URL is checked end to end; tests set it shorter.
-    tunnel: opts.tunnel === false ? false : { host: opts.tunnelHost, subdomain: opts.subdomain, newUrl: Boolean(opts.newUrl), checkMs: Number(env.WEBHOOK_LISTEN_TUNNEL_CHECK_MS) || undefined },
+    tunnel: opts.tunnel === false || (opts.relay !== undefined && opts.tunnel !== true) ? false : { host: opts.tunnelHost, subdomain: opts.subdomain, newUrl: Boolean(opts.newUrl), checkMs: Number(env.WEBHOOK_LISTEN_TUNNEL_CHECK_MS) || undefined },
     onUrl: opts.onUrl,
+    ...(opts.relay !== undefined ? { relay: relayOf(opts.relay) } : {}),
     inspect: opts.inspect === false ? false : { port: opts.inspectPort ?? DEFAULT_INSPECT_PORT, explicit: opts.inspectPort !== undefined },
     env,
     stopping,
   };
 }
 
+/** --relay's channel (undefined: the one kept in the store); a stall time tests set shorter. */
+function relayOf(relay: string | true): NonNullable<ListenOptions['relay']> {
+  const stallMs = Number(env.WEBHOOK_LISTEN_RELAY_STALL_MS) || undefined;
+  return { ...(relay === true ? {} : { channel: parseChannel(relay) }), ...(stallMs ? { stallMs } : {}) };
+}
+
 /** Runs the listener until ^C, SIGTERM or a closed output. */
 async function runListener(program: Command, opts: ListenFlags, version: string): Promise<void> {
   const envSecretProblem = env.WEBHOOK_LISTEN_SECRET ? secretProblem(env.WEBHOOK_LISTEN_SECRET) : undefined;
   if (envSecretProblem) program.error(`error: WEBHOOK_LISTEN_SECRET: ${envSecretProblem}`, { exitCode: 2 });
+  if (opts.relay !== undefined && opts.passthrough)
+    program.error("error: --passthrough cannot be used with --relay: a relay answers the sender itself and cannot carry your app's answer back — drop one of them", { exitCode: 2 });
+  if (typeof opts.relay === 'string') {
+    try {
+      parseChannel(opts.relay);
+    } catch (err) {
+      program.error(`error: ${(err as Error).message}`, { exitCode: 2 });
+    }
+  }
   const printer = makePrinter(opts);
   const signals = stopOnSignals(printer);
   const { listen } = await import('../listen/session.js');
@@ -105,7 +124,7 @@ export function defineListen(program: Command, version: string): void {
     .option('--path <path>', 'accept events only on this path; other paths get 404', parsePath)
     .option('--events <names>', 'show and forward only these event names (comma-separated); others are still stored', parseNames)
     .option('--passthrough', "answer the sender with the first target's real response instead of an immediate 200")
-    .option('--json', 'print one JSON record per line (ready, event, delivery, tunnel, ignored, refused, dropped) on stdout')
+    .option('--json', 'print one JSON record per line (ready, event, delivery, tunnel, relay, ignored, refused, dropped) on stdout')
     .option('-v, --verbose', 'print headers and the whole body under each event')
     .addOption(withDefault('--max-body <size>', 'largest body accepted (at most 256mb); larger ones get 413', parseMaxBody, '10mb'))
     .addOption(forwardTimeout())
@@ -120,6 +139,8 @@ export function defineListen(program: Command, version: string): void {
     .option('--no-resume', 'do not resume deliveries left pending by an earlier run')
     .option('--store <dir>', 'where events are kept (env WEBHOOK_LISTEN_HOME)')
     .option('--keep <n>', 'keep at least this many newest events in the store', parseCount, 10_000)
+    .option('--relay [channel]', 'take events from a webhook relay channel (smee.io or gosmee; gosmee:URL to say which) instead of a tunnel; alone, the channel kept in the store (webhook-listen relay new makes one)')
+    .option('--tunnel', 'open the public tunnel too, with --relay')
     .option('--no-tunnel', 'do not open a public tunnel; only this machine can reach the listener')
     .option('--tunnel-host <url>', 'the localtunnel server to use (a self-hosted one)', parseTunnelHost, DEFAULT_TUNNEL_HOST)
     .option('--subdomain <name>', 'ask the tunnel server for this name (default: the one kept in the store, so the URL stays the same)', parseSubdomain)
@@ -135,6 +156,7 @@ Examples:
   $ webhook-listen --forward-to 3000
   $ webhook-listen --forward-to http://localhost:3000/my/webhook/url --path /my/webhook/url
   $ webhook-listen --no-tunnel --passthrough -f 3000 --events newMessage
+  $ webhook-listen --relay https://smee.io/AbCd1234 -f 3000
   $ webhook-listen --json | jq 'select(.type=="event") | .body.message.content'
 
 Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,

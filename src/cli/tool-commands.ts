@@ -67,8 +67,26 @@ function inspectCommand(program: Command): void {
     });
 }
 
-/** The commands that run a tool of their own: send, inspect. */
+function relayCommand(program: Command): void {
+  const relay = program.command('relay').description('webhook relay channels (smee.io, gosmee) for --relay');
+  relay
+    .command('new')
+    .description('ask a relay server for a new channel, keep it in the store for --relay, and print it')
+    .option('--server <url>', 'the relay server: smee.io or your own gosmee', 'https://smee.io')
+    .option('--json', 'a JSON record instead of the URL')
+    .option('--no-color', 'no colours')
+    .addOption(storeOption())
+    .addHelpText('after', '\nExamples:\n  $ webhook-listen relay new\n  $ webhook-listen relay new --server https://hook.example.com\n  $ webhook-listen --relay -f 3000')
+    .action(async (opts: { server: string; store?: string } & OutputFlags) => {
+      const io = commandIO(opts);
+      const { newRelayChannel } = await import('../commands/relay.js');
+      await runCommand(io, () => newRelayChannel({ server: opts.server, storeDir: storeOf(opts, program.opts()) }, io));
+    });
+}
+
+/** The commands that run a tool of their own: send, inspect, relay new. */
 export function defineToolCommands(program: Command): void {
   sendCommand(program);
   inspectCommand(program);
+  relayCommand(program);
 }

@@ -21,6 +21,20 @@ export interface WebhookEvent {
    * sender (aborted) or by the tunnel's body deadline (too-slow), or a forward loop (it carried our own event id).
    */
   rejected?: 'too-large' | 'filtered' | 'aborted' | 'too-slow' | 'loop';
+  /** Came through a webhook relay's channel (--relay), not to the listener: which relay, and how it passed it on. */
+  via?: RelayVia;
+}
+
+export interface RelayVia {
+  relay: 'smee' | 'gosmee';
+  /** The channel's URL: where the provider sends. */
+  channel: string;
+  /** The relay's id for the message (gosmee with Redis: a stream id, the resume point). */
+  relayId?: string;
+  /** The provider's id for the delivery (X-GitHub-Delivery, webhook-id…), to store a redelivery once. */
+  deliveryId?: string;
+  /** The relay passed the parsed body only (smee.io): the bytes are JSON.stringify's, and body signatures fail. */
+  reserialised: boolean;
 }
 
 /** Splits a request-target into path and query without throwing on odd input. */
@@ -51,6 +65,7 @@ export function toStored(e: WebhookEvent): StoredEvent {
     bodyBase64: '',
   };
   if (e.rejected) stored.rejected = e.rejected;
+  if (e.via) stored.via = e.via;
   stored.bodyBase64 = e.body.toString('base64');
   return stored;
 }

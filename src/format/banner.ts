@@ -6,12 +6,17 @@ export function banner(info: ReadyInfo, c: ChalkInstance = new Chalk({ level: 0 
   const label = (s: string): string => c.dim(s.padEnd(12));
   const rows = [c.bold(`webhook-listen ${info.version}`)];
   rows.push(`  ${label('Listening')}${info.listenUrl}${info.portNote ? c.yellow(`  (${info.portNote})`) : ''}`);
-  if (info.publicUrl) {
+  const relay = info.relay;
+  if (relay && !info.publicUrl && info.tunnel === 'off') {
+    rows.push(`  ${label('Public URL')}${c.bold.green(relay.channel)}`);
+    rows.push(`  ${label('')}${c.dim(`a relay channel (${relay.kind === 'gosmee' ? 'gosmee' : relay.kind === 'smee' ? 'smee.io' : 'smee.io or gosmee'}): paste it as the webhook URL; events come through the relay`)}`);
+  } else if (info.publicUrl) {
     rows.push(`  ${label('Public URL')}${c.bold.green(info.publicUrl)}`);
     rows.push(`  ${label('')}${c.dim("paste it as the webhook URL on the platform's Settings page, or on a channel")}`);
   } else if (info.tunnel === 'opening') rows.push(`  ${label('Public URL')}${c.dim('opening a tunnel…')}`);
   else if (info.tunnel === 'offline') rows.push(`  ${label('Public URL')}${c.yellow('none yet — local only, retrying in the background')}`);
   else rows.push(`  ${label('Public URL')}${c.dim('none (--no-tunnel): only this machine can reach the listener')}`);
+  if (relay && (info.publicUrl || info.tunnel !== 'off')) rows.push(`  ${label('Relay')}${relay.channel}`);
   if (info.targets.length === 0) rows.push(`  ${label('Forwarding')}${c.dim('nowhere (add --forward-to http://localhost:3000/…)')}`);
   for (const [i, t] of info.targets.entries()) {
     const only = info.routes?.[t];

@@ -12,6 +12,13 @@ export interface ViewOptions {
 }
 
 /** Renders stored history: `events` lines and `show` pages. */
+/** Where a relayed event came from, and whether its bytes are the sender's. */
+function viaText(v: NonNullable<WebhookEvent['via']>): string {
+  const server = v.relay === 'gosmee' ? 'gosmee' : 'smee.io';
+  const bytes = v.reserialised ? 'body re-serialised by the relay: not the bytes the sender signed' : 'the exact bytes';
+  return `${server} channel ${neutralise(v.channel)}${v.relayId ? ` (relay id ${neutralise(v.relayId)})` : ''} — ${bytes}`;
+}
+
 export function createHistoryView(options: ViewOptions) {
   const c = new Chalk({ level: options.colorLevel });
   const width = options.width > 0 ? options.width : NOT_A_TTY_WIDTH;
@@ -39,6 +46,7 @@ export function createHistoryView(options: ViewOptions) {
         joinPieces(fitPieces(summaryPieces(summary), width), paint),
         `${c.dim('id')}        ${event.id}`,
         `${c.dim('received')}  ${event.receivedAt} from ${event.remoteAddress || 'unknown'}`,
+        ...(event.via ? [`${c.dim('via')}       ${viaText(event.via)}`] : []),
         `${c.dim('request')}   ${event.method} ${neutralise(event.url)}  ${c.dim(`${formatSize(event.size)}, ${summary.kind}${decoded.encoding ? ` (${decoded.encoding})` : ''}`)}`,
       ];
       if (withHeaders) {

@@ -47,6 +47,7 @@ export function eventRecord(event: WebhookEvent, summary: Summary, decoded: Deco
   if (summary.signature) record.signature = summary.signature;
   if (event.rejected) record.rejected = event.rejected;
   if (event.rejected === 'filtered') record.filtered = true;
+  if (event.via) record.via = event.via;
   return record;
 }
 
@@ -88,6 +89,10 @@ export function createJsonPrinter(stdout: NodeJS.WritableStream, err: NodeJS.Wri
     tunnel(notice) {
       write(out, { type: 'tunnel', ...notice });
       err.write(`${notice.state === 'changed' ? '! ' : 'tunnel  '}${notice.message}\n`);
+    },
+    relay(notice) {
+      write(out, { type: 'relay', ...notice });
+      err.write(`relay  ${notice.message}\n`);
     },
     progress() {
       // Transient by nature: nothing to record.

@@ -16,6 +16,14 @@ export interface ReadyInfo {
   passthrough: boolean;
   events?: string[];
   tunnel: 'off' | 'opening' | 'open' | 'offline';
+  /** Events come through a relay channel (--relay): its URL is the public one. */
+  relay?: { channel: string; kind?: 'smee' | 'gosmee' };
+}
+
+/** What happens to a relay subscription, and relay messages that did not become events. */
+export interface RelayNotice {
+  state: 'connected' | 'reconnecting' | 'back' | 'offline' | 'gap' | 'refused' | 'duplicate' | 'unsaved';
+  message: string;
 }
 
 export interface TunnelNotice {
@@ -33,6 +41,7 @@ export interface Printer {
   /** A request turned away without becoming an event (404 off --path, 403 from a browser or a foreign Host, 431). */
   ignored(info: { method: string; url: string; remoteAddress: string; status: number; reason: string }): void;
   tunnel(notice: TunnelNotice): void;
+  relay(notice: RelayNotice): void;
   /** A transient status (a spinner on a terminal); null clears it. */
   progress(message: string | null): void;
   info(message: string): void;

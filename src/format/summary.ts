@@ -22,6 +22,8 @@ export interface Summary {
   note?: string;
   /** The signature check, when secrets were given (--secret). */
   signature?: { scheme: string; valid: boolean; reason?: string };
+  /** Came through a relay that passed the parsed body only (smee.io): the bytes are not the sender's. */
+  reserialised?: true;
 }
 
 const PREVIEW_CHARS = 400;
@@ -78,6 +80,7 @@ export function summarize(event: WebhookEvent, decoded: DecodedBody = decodeBody
     if (p) summary.preview = p;
   }
   if (signature) summary.signature = signature;
+  if (event.via?.reserialised) summary.reserialised = true;
   return summary;
 }
 
@@ -151,6 +154,7 @@ function makePieces(s: Summary): Piece[] {
   }
   if (s.signature) pieces.push(s.signature.valid ? { role: 'sig-ok', text: 'sig ✓' } : { role: 'sig-bad', text: `sig ✗ ${s.signature.reason}` });
   if (s.note) pieces.push({ role: 'note', text: s.note });
+  if (s.reserialised) pieces.push({ role: 'note', text: 're-serialised by the relay' });
   return pieces;
 }
 

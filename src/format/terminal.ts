@@ -4,7 +4,7 @@ import type { WebhookEvent } from '../core/event.js';
 import { banner } from './banner.js';
 import { NOT_A_TTY_WIDTH, deliveryLine, paintFor, prettyBody } from './lines.js';
 import { coalesced } from './output.js';
-import type { Printer, ReadyInfo, TunnelNotice } from './printer.js';
+import type { Printer, ReadyInfo, RelayNotice, TunnelNotice } from './printer.js';
 import { type Summary, joinPieces, summaryPieces, summaryText } from './summary.js';
 import { fits, fitPieces, neutralise, truncate } from './width.js';
 
@@ -108,6 +108,12 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
     },
     tunnel(notice: TunnelNotice) {
       for (const l of tunnelLines(notice, c)) line(l.stream === 'out' ? options.out : options.err, l.text);
+    },
+    relay(notice: RelayNotice) {
+      const quiet = notice.state === 'refused' || notice.state === 'duplicate' || notice.state === 'reconnecting';
+      const loud = notice.state === 'offline' || notice.state === 'gap' || notice.state === 'unsaved';
+      const text = `relay  ${notice.message}`;
+      line(notice.state === 'connected' || notice.state === 'back' ? options.out : options.err, quiet ? c.dim(text) : loud ? c.yellow(text) : `${c.green('relay')}  ${notice.message}`);
     },
     progress(message) {
       spinner.clear();

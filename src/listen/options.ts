@@ -1,4 +1,5 @@
 import type { Secret } from '../core/signature.js';
+import type { Channel } from '../relay/channel.js';
 
 export interface ListenOptions {
   version: string;
@@ -36,6 +37,8 @@ export interface ListenOptions {
    */
   tunnel: false | { host: string; subdomain?: string; newUrl?: boolean; checkMs?: number };
   onUrl?: string;
+  /** A webhook relay channel to subscribe to (--relay): its events go through the same pipeline. */
+  relay?: { channel?: Channel; stallMs?: number };
   /** Off, or the inspector's port (the next free one unless asked for explicitly). */
   inspect: false | { port: number; explicit: boolean };
   /** The environment handed to --on-url commands. */

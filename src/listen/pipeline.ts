@@ -38,6 +38,12 @@ const UNSAVED: Answer = {
   body: 'webhook-listen could not store this event (see its terminal); send it again in a few seconds\n',
 };
 
+/** A failed check on a body a relay re-serialised says why: those bytes were never signed. */
+function explained<T extends { valid: boolean; reason?: string } | null | undefined>(event: WebhookEvent, signature: T): T {
+  if (!signature || signature.valid || !event.via?.reserialised) return signature;
+  return { ...signature, reason: `${signature.reason ?? 'mismatch'} — the relay (smee) passed a re-serialised body, not the signed bytes; a gosmee server keeps them` };
+}
+
 function ok(event: WebhookEvent): Answer {
   // Ids are Crockford base-32: nothing to escape.
   return { status: 200, headers: { 'content-type': 'application/json' }, body: `{"ok":true,"id":"${event.id}"}\n` };
@@ -87,7 +93,7 @@ export class Pipeline {
   readonly accept = async (event: WebhookEvent, decoded: DecodedBody): Promise<Answer> => {
     const forward = this.#classify(event);
     // Checked at arrival and kept in the summary; it never changes what is stored, answered or forwarded.
-    const signature = this.#verify && verifySignature(event, this.#verify);
+    const signature = this.#verify && explained(event, verifySignature(event, this.#verify));
     const summary = summarize(event, decoded, signature || undefined);
     const description = describeEvent(event, summary);
     const first = this.options.targets[0];

@@ -10,6 +10,8 @@ import { bindListener, loopbackFor, selfTarget, token } from './bind.js';
 import { CleanupStack } from './cleanup.js';
 import { GroupCommit, StoreWrites } from './group-commit.js';
 import { Keeper } from './keeper.js';
+import { startRelay } from './relay-lines.js';
+import type { Channel } from '../relay/channel.js';
 import type { ListenOptions, ListenSession } from './options.js';
 import { expireDeadHolders, probeTargets } from './peers.js';
 import { Pipeline } from './pipeline.js';
@@ -46,6 +48,7 @@ function openParts(options: ListenOptions, printer: Printer, cleanup: CleanupSta
     throw new RunError((err as Error).message, { cause: err });
   }
   cleanup.push('store', () => store.close());
+  if (options.relay) options.relay.channel = relayChannel(options.relay.channel, store, options.storeDir);
   const writes = new StoreWrites(store, printer);
   // What the store owes at the end, said in the stop line: the store's word, not the queue's (another listener, a
   // cancel or a store replaced by hand may have settled what this one still had queued).
@@ -100,6 +103,21 @@ function openParts(options: ListenOptions, printer: Printer, cleanup: CleanupSta
   const liveness = { path: `/_webhook-listen/liveness/${token(Boolean(options.tunnel))}`, answer: token(Boolean(options.tunnel)) };
   keeper = new Keeper(writes, queue, printer, { resume: options.resume, targets: options.targets });
   return { store, writes, deliverer, commit, queue, pipeline, keeper, liveness, owed };
+}
+
+/** The channel given (kept for a bare --relay next time), or the one kept in the store. */
+function relayChannel(given: Channel | undefined, store: StoreHandle, dir: string): Channel {
+  try {
+    if (given) {
+      store.keepRelayChannel(given.url, given.kind ?? '');
+      return given;
+    }
+    const kept = store.keptRelayChannel();
+    if (kept) return { url: kept.channel, ...(kept.relay === 'smee' || kept.relay === 'gosmee' ? { kind: kept.relay } : {}) };
+  } catch (err) {
+    throw new RunError((err as Error).message, { cause: err });
+  }
+  throw new RunError(`no relay channel is kept in ${dir} — pass one: --relay https://smee.io/<channel>, or make one: webhook-listen relay new`);
 }
 
 /** Step 2: deliveries owed from earlier runs, queued before the listener binds so they go out before new events. */
@@ -183,6 +201,10 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
     const inspector = await startInspector(options, p, listener, printer, cleanup);
     if (inspector) ready.inspectorUrl = inspector.url;
     await new Banner(options, ready, printer, p.deliverer).show(listener, p.liveness, inspector, cleanup);
+    if (options.relay) {
+      const relay = startRelay({ ...options.relay, channel: options.relay.channel! }, options.maxBody, { store: p.store, accept: p.pipeline.accept }, printer);
+      cleanup.push('relay', () => relay.close());
+    }
     if (resumed > 0) printer.info(`resuming ${resumed} pending ${resumed === 1 ? 'delivery' : 'deliveries'} from an earlier run (--no-resume skips them)`);
   } catch (err) {
     return fail(err);
@@ -202,6 +224,8 @@ function readyInfo(options: ListenOptions): ReadyInfo {
     passthrough: options.passthrough,
     tunnel: options.tunnel ? 'opening' : 'off',
   };
+  const channel = options.relay?.channel;
+  if (channel) ready.relay = { channel: channel.url, ...(channel.kind ? { kind: channel.kind } : {}) };
   if (options.events?.length) ready.events = options.events;
   return ready;
 }

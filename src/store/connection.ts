@@ -67,7 +67,10 @@ export function prepareStatements(d: DatabaseSync) {
     insertDelivery: d.prepare('INSERT INTO deliveries (event_id, target, final, replay, status, data) VALUES (?, ?, ?, ?, ?, ?)'),
     settle: d.prepare('DELETE FROM pending WHERE event_id = ? AND target = ?'),
     attempted: d.prepare('UPDATE pending SET attempts = ?, next_at = ?, last_error = ? WHERE event_id = ? AND target = ?'),
-    readEvent: d.prepare('SELECT * FROM events WHERE id = ?'),
+    readEvent: d.prepare(
+      'SELECT e.*, r.relay AS via_relay, r.channel AS via_channel, r.relay_id AS via_relay_id, r.delivery_id AS via_delivery_id, r.reserialised AS via_reserialised FROM events e LEFT JOIN relay_events r ON r.event_id = e.id WHERE e.id = ?',
+    ),
+    insertVia: d.prepare('INSERT OR REPLACE INTO relay_events (event_id, relay, channel, relay_id, delivery_id, reserialised, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     deliveries: d.prepare('SELECT data FROM deliveries WHERE event_id = ? ORDER BY seq'),
     // The instance row, with what register() said: back, probe and all, if another listener took this one for dead
     // meanwhile (asleep).
@@ -86,6 +89,8 @@ export function prepareStatements(d: DatabaseSync) {
     // Each looks at the events in [from, cut) and asks the pending table's key about each one: its cost follows the
     // events it looks at, never the size of a backlog.
     pruneDeliveries: d.prepare(`DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events e WHERE ${PRUNABLE})`),
+    anyRelayed: d.prepare('SELECT 1 AS one FROM relay_events LIMIT 1'),
+    pruneRelayed: d.prepare(`DELETE FROM relay_events WHERE event_id IN (SELECT id FROM events e WHERE ${PRUNABLE})`),
     pruneText: d.prepare(`DELETE FROM events_text WHERE seq IN (SELECT seq FROM events e WHERE ${PRUNABLE})`),
     pruneEvents: d.prepare(`DELETE FROM events AS e WHERE ${PRUNABLE}`),
     freePages: d.prepare('PRAGMA freelist_count'),

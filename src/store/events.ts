@@ -2,6 +2,7 @@ import type { DeliveryResult, EventDescription, WebhookEvent } from '../core/eve
 import { searchKey } from '../core/search.js';
 import { deliveryColumn, headersColumn, targetsColumn } from './codec.js';
 import type { Connection } from './connection.js';
+import { saveRelayId } from './relay.js';
 import type { EventRow, ListQuery } from './types.js';
 
 interface EventRowRaw {
@@ -41,10 +42,28 @@ export function insertEvent(c: Connection, event: WebhookEvent, description: Eve
     event.body,
   );
   c.s.insertText.run(lastInsertRowid, description.text);
+  const v = event.via;
+  if (v) {
+    c.s.insertVia.run(event.id, v.relay, v.channel, v.relayId ?? null, v.deliveryId ?? null, v.reserialised ? 1 : 0, Date.now());
+    // The resume point moves in the event's own commit: it never passes an event that was not kept.
+    if (v.relayId) saveRelayId(c, v.channel, v.relay, v.relayId);
+  }
   return lastInsertRowid;
 }
 
-export type StoredRow = EventRowRaw & { url: string; query: string; headers: string; body: Uint8Array; remote_address: string };
+export type StoredRow = EventRowRaw & {
+  url: string;
+  query: string;
+  headers: string;
+  body: Uint8Array;
+  remote_address: string;
+  /** From relay_events, when the event came through a relay (read by readEvent only). */
+  via_relay?: string | null;
+  via_channel?: string | null;
+  via_relay_id?: string | null;
+  via_delivery_id?: string | null;
+  via_reserialised?: number | null;
+};
 
 export function readEvent(c: Connection, id: string): WebhookEvent | undefined {
   const r = c.s.readEvent.get(id) as StoredRow | undefined;
@@ -68,6 +87,11 @@ export function rowToEvent(r: StoredRow): WebhookEvent {
     targets: targetsColumn.decode(r.targets),
   };
   if (r.rejected) event.rejected = r.rejected as WebhookEvent['rejected'];
+  if (r.via_relay && r.via_channel) {
+    event.via = { relay: r.via_relay === 'gosmee' ? 'gosmee' : 'smee', channel: r.via_channel, reserialised: r.via_reserialised === 1 };
+    if (r.via_relay_id) event.via.relayId = r.via_relay_id;
+    if (r.via_delivery_id) event.via.deliveryId = r.via_delivery_id;
+  }
   return event;
 }
 

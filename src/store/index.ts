@@ -6,6 +6,7 @@ import { Connection } from './connection.js';
 import { cancelPending, controlHead, controlSince, pendingWhere, retryPending } from './control.js';
 import { insertDelivery } from './deliveries.js';
 import { DB_FILE, StoreError, describeStoreError } from './errors.js';
+import { keepRelayChannel, keptRelayChannel, lastRelayId, relaySeen } from './relay.js';
 import { countEvents, deliveriesOf, findEvents, insertEvent, listEvents, readEvent } from './events.js';
 import { importLegacySegments } from './legacy.js';
 import { Retention } from './retention.js';
@@ -82,6 +83,18 @@ class Store implements StoreHandle {
   }
   readEvent(id: string) {
     return this.#c.guard(() => readEvent(this.#c, id));
+  }
+  relayLastId(channel: string) {
+    return this.#c.guard(() => lastRelayId(this.#c, channel));
+  }
+  relaySeen(channel: string, sinceMs: number, max: number) {
+    return this.#c.guard(() => relaySeen(this.#c, channel, sinceMs, max));
+  }
+  keepRelayChannel(channel: string, relay: string) {
+    this.#c.guard(() => this.#c.tx(() => keepRelayChannel(this.#c, channel, relay)));
+  }
+  keptRelayChannel() {
+    return this.#c.guard(() => keptRelayChannel(this.#c));
   }
   deliveries(id: string) {
     return this.#c.guard(() => deliveriesOf(this.#c, id));

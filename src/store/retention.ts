@@ -81,6 +81,7 @@ export class Retention {
   #pruneRange(from: number, to: number, deliveries: boolean): number {
     if (from >= to) return 0;
     if (deliveries) this.c.s.pruneDeliveries.run(from, to);
+    if (this.c.s.anyRelayed.get()) this.c.s.pruneRelayed.run(from, to);
     this.c.s.pruneText.run(from, to);
     return Number(this.c.s.pruneEvents.run(from, to).changes);
   }

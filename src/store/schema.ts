@@ -66,6 +66,22 @@ const MIGRATIONS: readonly string[] = [
   `
   DROP INDEX IF EXISTS pending_by_target;
   `,
+  // 2 → 3: events that came through a webhook relay (--relay): which channel, the relay's and the provider's ids (a
+  // redelivery after a reconnect is stored once), and whether the body was re-serialised. A table of its own: a
+  // column added to events would come after the body. And each channel's resume point (the last relay id stored).
+  `
+  CREATE TABLE relay_events (
+    event_id TEXT PRIMARY KEY,
+    relay TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    relay_id TEXT,
+    delivery_id TEXT,
+    reserialised INTEGER NOT NULL,
+    at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX relay_events_by_at ON relay_events (at);
+  CREATE TABLE relay_channels (channel TEXT PRIMARY KEY, relay TEXT NOT NULL, last_id TEXT, at INTEGER NOT NULL) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -65,6 +65,12 @@ export interface PendingJob {
   attempts: number;
 }
 
+/** What a relay's channel has stored lately: to store a redelivery once (by the relay's id or the provider's). */
+export interface RelaySeen {
+  relayIds: string[];
+  deliveryIds: string[];
+}
+
 /** How long a one-shot command waits for another process's write lock, and how it tells the user it is waiting. */
 export interface Patience {
   ms: number;
@@ -96,6 +102,13 @@ export interface StoreHandle {
   /** Records an attempt; a final one (not a replay) settles the pending delivery. */
   appendDelivery(result: DeliveryResult): void;
   readEvent(id: string): WebhookEvent | undefined;
+  /** The last relay id stored for a relay channel (gosmee with Redis), to resume from. */
+  relayLastId(channel: string): string | undefined;
+  /** The relay and provider ids of a channel's events stored since `sinceMs` (newest first, at most `max`). */
+  relaySeen(channel: string, sinceMs: number, max: number): RelaySeen;
+  /** Keeps a relay channel as the one a bare `--relay` uses. */
+  keepRelayChannel(channel: string, relay: string): void;
+  keptRelayChannel(): { channel: string; relay: string } | undefined;
   deliveries(id: string): DeliveryResult[];
   /** Newest first. */
   list(query: ListQuery): EventRow[];

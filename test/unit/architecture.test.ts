@@ -23,8 +23,8 @@ export const RULES: Record<string, string[]> = {
   format: ['core'],
   inspector: ['core', 'store', 'format'],
   listen: ['core', 'store', 'http', 'relay', 'tunnel', 'forward', 'format', 'inspector'],
-  commands: ['core', 'store', 'forward', 'format', 'inspector'],
-  cli: ['core', 'format', 'commands', 'listen'],
+  commands: ['core', 'store', 'relay', 'forward', 'format', 'inspector'],
+  cli: ['core', 'format', 'relay', 'commands', 'listen'],
 };
 
 /** Each npm package, and node:sqlite, is imported by one room only. */
