@@ -2,6 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { type Cli, run, runCli, tempDir } from './helpers/cli.js';
 import { header, startApp, type RecordingApp } from './helpers/app.js';
 import { postJson, sha256 } from './helpers/http.js';
@@ -205,4 +206,36 @@ test('relay new asks the server for a channel (smee.io: a redirect; gosmee: text
   const bad = await run(['--relay', 'https://smee.io/']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /no channel in that URL/);
+});
+
+test("GitHub's 329 example payloads through a relay: gosmee keeps every byte and signature; smee.io keeps the JSON, not the bytes", { timeout: 120_000 }, async (t) => {
+  const require = createRequire(import.meta.url);
+  const groups = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, unknown>[] }[];
+  // Pretty-printed bytes: what a re-serialising relay cannot give back.
+  const payloads = groups.flatMap((g) => g.examples.map((e, i) => ({ name: g.name, body: JSON.stringify(e, null, 2), delivery: `${g.name}-${i}` })));
+  assert.equal(payloads.length, 329);
+  for (const kind of ['gosmee', 'smee'] as const) {
+    const { app, cli, channel } = await relayScene(t, { kind });
+    for (const p of payloads) {
+      const signature = `sha256=${createHmac('sha256', SECRET).update(p.body).digest('hex')}`;
+      const reply = await postJson(channel, p.body, { 'x-github-event': p.name, 'x-github-delivery': p.delivery, 'x-hub-signature-256': signature });
+      assert.ok(reply.status === 202 || reply.status === 200, `${kind}: ${p.delivery} ${reply.status}`);
+    }
+    const got = await app.waitForCount(payloads.length, 60_000);
+    const records = await waitFor(() => (events(cli).length >= payloads.length ? events(cli) : undefined), `${kind}: every event record`, 30_000);
+    for (const [i, p] of payloads.entries()) {
+      const r = records[i]!;
+      assert.equal(r.via.deliveryId, `x-github-delivery:${p.delivery}`, `${kind}: in order`);
+      assert.ok(r.event === p.name || String(r.event).startsWith(`${p.name}.`), `${kind}: ${p.delivery} named ${r.event}`);
+      if (kind === 'gosmee') {
+        assert.equal(sha256(got[i]!.body), sha256(Buffer.from(p.body)), `${p.delivery} byte for byte`);
+        assert.equal(r.signature.valid, true, `${p.delivery} sig ✓`);
+      } else {
+        assert.deepEqual(JSON.parse(got[i]!.body.toString()), JSON.parse(p.body), `${p.delivery} JSON-equal`);
+        assert.equal(r.via.reserialised, true);
+        assert.equal(r.signature.valid, false);
+        assert.match(r.signature.reason, /re-serialised body/);
+      }
+    }
+  }
 });
