@@ -4,7 +4,8 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { Agent, createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -757,9 +758,107 @@ async function callgrind(): Promise<void> {
   }
 }
 
+// ---- 9. a relay channel against the tunnel ----
+/**
+ * Issue 26: the added latency of the relay (a gosmee-format fixture, test/helpers/relay-server.ts) from the sender's
+ * POST to the app's receipt, against the same through the localtunnel fixture and straight to the local port, and
+ * events a second through each for a burst (10 senders at a time) counted until the app had them all. The app runs
+ * in this process and notes when each event arrives.
+ */
+async function relay(): Promise<void> {
+  const { startRelayServer } = await import('../test/helpers/relay-server.js');
+  const arrived = new Map<number, number>();
+  let waiter: { n: number; done: () => void } | undefined;
+  const app = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const n = Number((JSON.parse(Buffer.concat(chunks).toString()) as { n: number }).n);
+      arrived.set(n, performance.now());
+      if (waiter && (waiter.n === n || (waiter.n < 0 && arrived.size >= -waiter.n))) waiter.done();
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+  const until = (n: number): Promise<void> => new Promise((done) => (arrived.has(n) || (n < 0 && arrived.size >= -n) ? done() : (waiter = { n, done })));
+  const N = quick ? 100 : 300;
+  const BURST = quick ? 500 : 2_000;
+  /** Latencies of N events sent one after another, then the rate of a burst. */
+  const path = async (post: (body: string) => Promise<unknown>): Promise<{ p50: number; p99: number; rate: number }> => {
+    arrived.clear();
+    const ms: number[] = [];
+    for (let n = 0; n < N + 20; n++) {
+      const t0 = performance.now();
+      await post(JSON.stringify({ event: 'newMessage', n }));
+      await until(n);
+      if (n >= 20) ms.push(arrived.get(n)! - t0);
+    }
+    arrived.clear();
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: 10 }, async () => {
+      while (next < BURST) await post(JSON.stringify({ event: 'newMessage', n: next++ }));
+    }));
+    await until(-BURST);
+    ms.sort((a, b) => a - b);
+    return { p50: ms[Math.floor(ms.length / 2)]!, p99: ms[Math.floor(ms.length * 0.99)]!, rate: BURST / ((performance.now() - t0) / 1000) };
+  };
+  const posting = (url: string, headers: Record<string, string> = {}) => (body: string) => postBody(url, body, headers);
+  const results: Record<string, { p50: number; p99: number; rate: number }[]> = { direct: [], tunnel: [], relay: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const direct = await webhookListen(['-f', appUrl], 'wl-direct');
+    results.direct!.push(await path(posting(direct.url)));
+    await stop(direct.proc);
+    const lt = await startLtServer();
+    const viaTunnel = await start([BIN, '--no-inspect', '--port', String(await freePort()), '--store', mkdtempSync(join(work, 'store-')), '--tunnel-host', lt.url, '-f', appUrl], /Public URL\s+(http\S+)/, 'wl-tunnel');
+    results.tunnel!.push(await path(posting(`${lt.url}/`, { host: `${tunnelId(viaTunnel.match[1]!)}.localhost:${lt.port}` })));
+    await stop(viaTunnel.proc);
+    await lt.stop();
+    const server = await startRelayServer({ kind: 'gosmee', redis: true });
+    const viaRelay = await start([BIN, '--no-inspect', '--port', String(await freePort()), '--store', mkdtempSync(join(work, 'store-')), '--relay', `gosmee:${server.channelUrl()}`, '-f', appUrl], /relay\s+connected/, 'wl-relay');
+    results.relay!.push(await path(posting(server.channelUrl())));
+    await stop(viaRelay.proc);
+    await server.stop();
+  }
+  app.close();
+  const m = (k: string, f: 'p50' | 'p99' | 'rate'): number => median(results[k]!.map((r) => r[f]));
+  row(
+    `9. POST to the app's receipt, ${N} events one at a time: p50 / p99`,
+    `straight to the local port ${fmt(m('direct', 'p50'), 1)} / ${fmt(m('direct', 'p99'), 1)} ms`,
+    `through the localtunnel fixture ${fmt(m('tunnel', 'p50'), 1)} / ${fmt(m('tunnel', 'p99'), 1)} ms`,
+    `through a gosmee relay fixture ${fmt(m('relay', 'p50'), 1)} / ${fmt(m('relay', 'p99'), 1)} ms`,
+    `${fmt(m('relay', 'p50') / m('tunnel', 'p50'), 2)}× / ${fmt(m('relay', 'p99') / m('tunnel', 'p99'), 2)}× the tunnel`,
+    '',
+    '',
+  );
+  row(
+    `9. a burst of ${BURST}, 10 senders, until the app had all: events/s`,
+    `local port ${fmt(m('direct', 'rate'))}`,
+    `tunnel ${fmt(m('tunnel', 'rate'))}`,
+    `relay ${fmt(m('relay', 'rate'))}`,
+    `${fmt(m('relay', 'rate') / m('tunnel', 'rate'), 2)}× the tunnel`,
+    '',
+    '',
+  );
+}
+
+/** One POST of a JSON body; resolves when answered. */
+function postBody(url: string, body: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, agent: keepAlive }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 10 });
+
 const only = process.argv.find((a) => /^--only=/.test(a))?.slice(7);
 // callgrind runs only when asked for (-- --only=callgrind): under valgrind everything is ~50× slower.
-const suites: Record<string, () => Promise<void>> = { throughput, forwarding, tunnel, startup, memory, store, backlog, ...(only?.includes('callgrind') ? { callgrind } : {}) };
+const suites: Record<string, () => Promise<void>> = { throughput, forwarding, tunnel, startup, memory, store, backlog, relay, ...(only?.includes('callgrind') ? { callgrind } : {}) };
 for (const [name, fn] of Object.entries(suites)) if (!only || only.split(',').includes(name)) await fn();
 
 const header = ['measure', 'baseline', 'peer', 'webhook-listen', 'ratio / added', 'target', 'verdict'];

@@ -28,13 +28,13 @@ interface Scene {
   channel: string;
 }
 
-async function relayScene(t: TestContext, server: RelayServerOptions, args: string[] = [], store?: string): Promise<Scene> {
+async function relayScene(t: TestContext, server: RelayServerOptions, args: string[] = [], store?: string, inspect = false): Promise<Scene> {
   const relay = await startRelayServer(server);
   const app = await startApp();
   const temp = store ? undefined : tempDir();
   const dir = store ?? temp!.dir;
   const channel = relay.channelUrl();
-  const cli = runCli(['--json', '--port', '0', '--no-inspect', '--store', dir, '--relay', channel, '-f', app.url, '--secret', `github:${SECRET}`, ...args], {
+  const cli = runCli(['--json', '--port', '0', ...(inspect ? ['--inspect-port', '0'] : ['--no-inspect']), '--store', dir, '--relay', channel, '-f', app.url, '--secret', `github:${SECRET}`, ...args], {
     WEBHOOK_LISTEN_RELAY_STALL_MS: '1500',
   });
   t.after(async () => {
@@ -71,7 +71,7 @@ test('through a gosmee channel: the exact bytes, stored, named, sig ✓, forward
 });
 
 test('through a smee.io channel: JSON-equal, marked re-serialised, the signature failure explained, said once', async (t) => {
-  const { app, cli, channel, store } = await relayScene(t, { kind: 'smee' });
+  const { app, cli, channel, store } = await relayScene(t, { kind: 'smee' }, [], undefined, true);
   for (const n of [1, 2]) {
     const push = githubPush(n);
     assert.equal((await postJson(`${channel}?x=${n}`, push.body, push.headers)).status, 200);
@@ -87,7 +87,11 @@ test('through a smee.io channel: JSON-equal, marked re-serialised, the signature
   assert.match(record.summary, /re-serialised by the relay/);
   assert.equal(cli.stderr.match(/signatures over the body cannot hold through it/g)?.length, 1, 'said once');
   const show = await run(['show', record.id, '--store', store]);
-  assert.match(show.stdout + show.stderr, /re-serialised/);
+  assert.match(show.stdout, /via       smee\.io channel http:\/\/127\.0\.0\.1:\d+\/test-channel — body re-serialised by the relay/);
+  const inspector = cli.records().find((r) => r.type === 'ready')!.inspectorUrl as string;
+  const detail = (await (await fetch(`${inspector}/_webhook-listen/api/events/${record.id}`)).json()) as { via: Record<string, unknown>; pieces: { text: string }[] };
+  assert.deepEqual(detail.via, { relay: 'smee', channel, reserialised: true, deliveryId: 'x-github-delivery:d-2' });
+  assert.ok(detail.pieces.some((p) => p.text === 're-serialised by the relay'), 'marked in the inspector');
 });
 
 test('the stream dropped five times during a burst of 500, and the last 50 sent again: 500 stored, once each', { timeout: 60_000 }, async (t) => {

@@ -70,6 +70,7 @@ export function detail(entry: { event: WebhookEvent; deliveries: DeliveryResult[
     url: event.url,
     query: event.query,
     remoteAddress: event.remoteAddress,
+    via: event.via ?? null,
     headers: event.headers,
     headerObject: headerObject(event.headers),
     encoding: decoded.encoding ?? null,

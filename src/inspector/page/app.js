@@ -196,7 +196,13 @@ async function copy(text, done) {
   }
 }
 
-async function renderDetail(editing = false) {
+async /** Where a relayed event came from, and whether its bytes are the sender's (format/history-view.ts says the same). */
+function viaText(v) {
+  const server = v.relay === 'gosmee' ? 'gosmee' : 'smee.io';
+  return `via ${server} channel ${v.channel}${v.reserialised ? ' — body re-serialised by the relay: not the bytes the sender signed' : ''}`;
+}
+
+function renderDetail(editing = false) {
   const pane = $('#detail');
   const d = state.detail;
   if (!d) return;
@@ -205,7 +211,7 @@ async function renderDetail(editing = false) {
     'section',
     { class: 'side request', 'aria-label': 'request' },
     el('h3', {}, 'Request'),
-    el('div', { class: 'meta' }, el('span', { class: 'mono v' }, `${d.method} ${d.url}`), el('span', {}, `from ${d.remoteAddress || 'unknown'}`)),
+    el('div', { class: 'meta' }, el('span', { class: 'mono v' }, `${d.method} ${d.url}`), el('span', {}, d.via ? viaText(d.via) : `from ${d.remoteAddress || 'unknown'}`)),
     ...bodyView(d, () => renderDetail()),
     el('h3', {}, `Headers (${d.headers.length})`),
     el('table', { 'data-role': 'headers' }, d.headers.map(([k, v]) => el('tr', {}, el('td', { class: 'k' }, k), el('td', { class: 'v' }, v)))),
