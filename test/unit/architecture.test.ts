@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -171,4 +172,12 @@ test('the checks themselves catch a bad import, a cycle and a long function', ()
   ]);
   assert.deepEqual(cycles(bad), ['store/a.ts → store/b.ts → store/a.ts']);
   assert.deepEqual(tooLong(bad), ['format/y.ts:1: a function of 92 lines (at most 80)']);
+});
+
+test('the inspector page scripts parse (they are shipped as written, not compiled)', () => {
+  const page = join(SRC, 'inspector/page');
+  for (const name of readdirSync(page).filter((n) => n.endsWith('.js'))) {
+    const run = spawnSync(process.execPath, ['--check', join(page, name)], { encoding: 'utf8' });
+    assert.equal(run.status, 0, `${name}: ${run.stderr}`);
+  }
 });

@@ -196,13 +196,13 @@ async function copy(text, done) {
   }
 }
 
-async /** Where a relayed event came from, and whether its bytes are the sender's (format/history-view.ts says the same). */
+/** Where a relayed event came from, and whether its bytes are the sender's (format/history-view.ts says the same). */
 function viaText(v) {
   const server = v.relay === 'gosmee' ? 'gosmee' : 'smee.io';
   return `via ${server} channel ${v.channel}${v.reserialised ? ' — body re-serialised by the relay: not the bytes the sender signed' : ''}`;
 }
 
-function renderDetail(editing = false) {
+async function renderDetail(editing = false) {
   const pane = $('#detail');
   const d = state.detail;
   if (!d) return;
