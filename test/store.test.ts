@@ -12,6 +12,7 @@ import { numberedEvent, pendingRows, query } from './helpers/store.js';
 import { waitFor } from './helpers/wait.js';
 import { describeEvent } from '../src/format/describe.js';
 import { openStore } from '../src/store/index.js';
+import { OverwriteWatch } from '../src/store/overwrite.js';
 
 
 /** The app's port, reserved while it is down; the app is started on it later. */
@@ -389,6 +390,33 @@ test('an older copy written over the store file (same inode): noticed within abo
   const after = answered.slice(100);
   assert.ok(after.length > 0, 'some events were answered 200 after the copy, before it was noticed');
   assert.deepEqual(after.filter((id) => !kept.has(id)), [], 'every event answered 200 after the copy is in the recovered store');
+});
+
+test('another process restarting the WAL and checkpointing between two looks is not taken for an overwrite', (t) => {
+  // Seen in CI as 503s from two listeners on one store: the WAL started over (new salts) and was checkpointed again
+  // between two looks, and the look took the changed file for another program's write.
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const file = join(dir, 'events.db');
+  const mine = new DatabaseSync(file);
+  mine.exec('PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (x)');
+  t.after(() => mine.close());
+  const other = new DatabaseSync(file);
+  other.exec('PRAGMA wal_autocheckpoint = 0');
+  t.after(() => other.close());
+  const watch = new OverwriteWatch(file);
+  const write = (): void => other.exec("INSERT INTO t VALUES (randomblob(5000)); PRAGMA wal_checkpoint(PASSIVE)");
+  write();
+  assert.equal(watch.check(1_000), false);
+  // Two generations of the WAL, each copied back, between one look and the next.
+  write();
+  write();
+  assert.equal(watch.check(1_010), false);
+  assert.equal(watch.check(5_000), false, 'still not, a while later');
+  // A write that is not SQLite's is still caught.
+  writeFileSync(file, readFileSync(file));
+  assert.equal(watch.check(6_000), false, 'a suspicion first');
+  assert.equal(watch.check(7_100), true, 'confirmed a second later');
 });
 
 test('two listeners checkpointing one store under load never take each other for an overwrite', { timeout: 60_000 }, async (t) => {

@@ -56,6 +56,15 @@ export class Claims {
     return this.renew();
   }
 
+  /**
+   * The file was replaced or deleted and a new one opened: this listener's row is written into it again. Its lease
+   * was not taken over (nobody else saw the new file yet); reading the missing row as a take-over dropped the jobs
+   * in memory, so events that were only there were never delivered.
+   */
+  reopened(): void {
+    if (this.#holding) this.hold();
+  }
+
   /** Holds before the first claim of a handle: new events' pending rows are claimed under it. */
   holdOnce(): void {
     if (!this.#holding) this.hold();

@@ -196,6 +196,11 @@ class Store implements StoreHandle {
     const state = this.#c.fileState();
     if (state === 'same') return undefined;
     this.#c.reopen();
+    try {
+      this.#claims.reopened();
+    } catch {
+      // The next commit says what is wrong with the new file.
+    }
     return `the event store ${this.file} was ${state} while webhook-listen ran — it writes to a new one from now on; events stored before are gone with the old file`;
   }
 

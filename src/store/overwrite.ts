@@ -5,18 +5,21 @@ import { endianness } from 'node:os';
 interface Look {
   mtimeMs: number;
   size: number;
-  /** The WAL's salts: new ones each time it starts over. */
-  salts: string;
+  /** The WAL's salts: new ones each time it starts over; the first counts the restarts. */
+  salt1: number;
+  salt2: number;
   /** Frames in the WAL, and frames of it copied back into the main file. */
   frames: number;
   backfill: number;
 }
 
-/**
- * Whether SQLite wrote the main file between two looks: the copied-back count grew, or the WAL started over while
- * frames were still to be copied (a checkpoint finished them first).
- */
-const checkpointedBetween = (a: Look, b: Look): boolean => (a.salts === b.salts ? b.backfill > a.backfill : a.backfill < a.frames);
+/** Whether SQLite wrote the main file between two looks (a checkpoint copied frames back). */
+function checkpointedBetween(a: Look, b: Look): boolean {
+  if (a.salt1 === b.salt1 && a.salt2 === b.salt2) return b.backfill > a.backfill;
+  // The WAL started over (its first salt counts the restarts, and each restart needs the WAL before it copied back
+  // whole): the rest of the old one was copied, or a generation in between was, or the new one already is.
+  return a.backfill < a.frames || b.salt1 - a.salt1 !== 1 || b.backfill > 0;
+}
 
 /** How long a change of the file with no checkpoint stays a suspicion (another process's checkpoint in progress). */
 const CONFIRM_MS = 1_000;
@@ -101,7 +104,8 @@ export class OverwriteWatch {
     try {
       const st = statSync(this.file);
       // WalIndexHdr: mxFrame at 16, aSalt at 32; WalCkptInfo after the header's two copies: nBackfill at 96.
-      return { mtimeMs: st.mtimeMs, size: st.size, salts: `${u32(h, 32)}:${u32(h, 36)}`, frames: u32(h, 16), backfill: u32(h, 96) };
+      // The salts are the WAL header's bytes as written (big-endian), the counts the machine's own order.
+      return { mtimeMs: st.mtimeMs, size: st.size, salt1: h.readUInt32BE(32), salt2: h.readUInt32BE(36), frames: u32(h, 16), backfill: u32(h, 96) };
     } catch {
       return undefined;
     }
