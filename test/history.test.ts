@@ -263,7 +263,7 @@ test('send: every kind reaches the app and renders through the core summary line
     throw new Error('not all sends arrived');
   })();
   const s = events.map((e) => e.summary as string);
-  assert.match(s[0]!, /newMessage {2}WHATSAPP · Channel name {2}Chidi Okafor: "Hello, is my order on its way\?" {2}conv [0-9a-f]{8} · in-queue/);
+  assert.match(s[0]!, /newMessage {2}WHATSAPP · Acme Support NG {2}Chidi Okafor: "Hello, is my order on its way\?" {2}conv [0-9a-f]{8} · in-queue/);
   assert.match(s[1]!, /Chidi Okafor: \[image\] https:\/\/media\.example\.com\/\S+\.jpg "Here is my receipt"/);
   assert.match(s[2]!, /\[video\] https:\/\/\S+\.mp4/);
   assert.match(s[3]!, /\[document\] https:\/\/\S+\.pdf/);

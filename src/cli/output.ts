@@ -38,7 +38,8 @@ export function makePrinter(flags: OutputFlags): Printer {
   if (flags.json) return createJsonPrinter(process.stdout, process.stderr);
   return createTerminalPrinter({
     colorLevel: colorLevel(flags.color === false, process.stdout),
-    width: process.stdout.isTTY ? process.stdout.columns || 100 : 0,
+    // Read for every line: node keeps stdout.columns current on SIGWINCH.
+    width: process.stdout.isTTY ? () => process.stdout.columns || 100 : 0,
     verbose: flags.verbose ?? false,
     out: process.stdout,
     err: process.stderr,

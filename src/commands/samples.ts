@@ -5,8 +5,25 @@ import { randomUUID } from 'node:crypto';
 export type ContentType = 'TEXT' | 'IMAGE' | 'VIDEO' | 'DOCUMENT' | 'AUDIO';
 export const CONTENT_TYPES: ContentType[] = ['TEXT', 'IMAGE', 'VIDEO', 'DOCUMENT', 'AUDIO'];
 
+/** Where a sample comes in: the platform's mediums, with names a real inbox would give its channels. */
+export interface SampleChannel {
+  medium: string;
+  name: string;
+  description: string;
+  identifier: string;
+}
+
+const CHANNELS: Record<string, SampleChannel> = {
+  whatsapp: { medium: 'WHATSAPP', name: 'Acme Support NG', description: 'Whatsapp Channel', identifier: '+234 803 555 0142' },
+  instagram: { medium: 'INSTAGRAM', name: 'acme.shop', description: 'Instagram Channel', identifier: '@acme.shop' },
+  email: { medium: 'EMAIL', name: 'help@acme.example', description: 'Email Channel', identifier: 'help@acme.example' },
+  webchat: { medium: 'WEBCHAT', name: 'acme.example live chat', description: 'Web chat Channel', identifier: 'acme.example' },
+};
+
 export interface MessageOptions {
   contentType?: ContentType;
+  /** Which channel it came through (WhatsApp unless said). */
+  channel?: keyof typeof CHANNELS;
   /** The message comes from an agent of the business (`authUser: true`) instead of the customer. */
   agent?: boolean;
 }
@@ -25,6 +42,7 @@ export function newMessage(options: MessageOptions = {}): Record<string, unknown
   const iso = (msAgo: number): string => new Date(now - msAgo).toISOString();
   const conversationId = randomUUID();
   const media = contentType === 'TEXT' ? undefined : MEDIA[contentType];
+  const channel = CHANNELS[options.channel ?? 'whatsapp']!;
   const message: Record<string, unknown> = {
     sender: options.agent
       ? { name: 'Ada (Support)', authUser: true, lastActivity: iso(0) }
@@ -58,11 +76,11 @@ export function newMessage(options: MessageOptions = {}): Record<string, unknown
       Channel: {
         id: randomUUID(),
         phone: null,
-        identifier: 'Identifier',
-        medium: 'WHATSAPP',
+        identifier: channel.identifier,
+        medium: channel.medium,
         credentials: null,
-        description: 'Whatsapp Channel',
-        name: 'Channel name',
+        description: channel.description,
+        name: channel.name,
         type: 'CUSTOM',
         provider: null,
         country: 'NG',
@@ -83,9 +101,9 @@ export interface SampleKind {
 /** What `send` can send: the event name, and shortcuts for each content type and sender. */
 export const SAMPLE_KINDS: SampleKind[] = [
   { name: 'newMessage', description: 'a text message from a customer on WhatsApp', options: {} },
-  { name: 'image', description: 'newMessage with contentType IMAGE (imageUrl and a caption)', options: { contentType: 'IMAGE' } },
-  { name: 'video', description: 'newMessage with contentType VIDEO', options: { contentType: 'VIDEO' } },
-  { name: 'document', description: 'newMessage with contentType DOCUMENT (a PDF)', options: { contentType: 'DOCUMENT' } },
-  { name: 'audio', description: 'newMessage with contentType AUDIO (a voice note)', options: { contentType: 'AUDIO' } },
-  { name: 'agent', description: 'newMessage sent by an agent (sender.authUser: true)', options: { agent: true } },
+  { name: 'image', description: 'newMessage with contentType IMAGE (imageUrl and a caption), on Instagram', options: { contentType: 'IMAGE', channel: 'instagram' } },
+  { name: 'video', description: 'newMessage with contentType VIDEO, on WhatsApp', options: { contentType: 'VIDEO' } },
+  { name: 'document', description: 'newMessage with contentType DOCUMENT (a PDF), by email', options: { contentType: 'DOCUMENT', channel: 'email' } },
+  { name: 'audio', description: 'newMessage with contentType AUDIO (a voice note), on WhatsApp', options: { contentType: 'AUDIO' } },
+  { name: 'agent', description: 'newMessage sent by an agent (sender.authUser: true), in the web chat', options: { agent: true, channel: 'webchat' } },
 ];

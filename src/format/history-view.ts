@@ -4,7 +4,8 @@ import type { DeliveryResult, WebhookEvent } from '../core/event.js';
 import { formatSize } from '../core/size.js';
 import { NOT_A_TTY_WIDTH, deliveryLine, paintFor, prettyBody } from './lines.js';
 import { type Summary, deliveryStatus, formatClock, joinPieces, summaryPieces } from './summary.js';
-import { displayWidth, fitPieces, neutralise } from './width.js';
+import { fitLine, fitPieces } from './fit.js';
+import { displayWidth, neutralise } from './width.js';
 
 export interface ViewOptions {
   colorLevel: 0 | 1 | 2 | 3;
@@ -19,6 +20,9 @@ function viaText(v: NonNullable<WebhookEvent['via']>): string {
   return `${server} channel ${neutralise(v.channel)}${v.relayId ? ` (relay id ${neutralise(v.relayId)})` : ''} — ${bytes}`;
 }
 
+/** Columns a list line keeps for the summary before its status or target is cut. */
+const SUMMARY_ROOM = 30;
+
 export function createHistoryView(options: ViewOptions) {
   const c = new Chalk({ level: options.colorLevel });
   const width = options.width > 0 ? options.width : NOT_A_TTY_WIDTH;
@@ -29,17 +33,26 @@ export function createHistoryView(options: ViewOptions) {
     listLine(shortId: string, event: Pick<WebhookEvent, 'receivedAt' | 'targets' | 'rejected'>, summary: Summary, deliveries: DeliveryResult[]): string {
       const day = event.receivedAt.slice(0, 10);
       const status = deliveryStatus(event, deliveries);
-      const fixed = `${shortId}  ${day} `;
-      const tail = `  → ${status}`;
-      const room = width - displayWidth(fixed) - displayWidth(tail);
-      const pieces = fitPieces(summaryPieces(summary), Math.max(20, room));
-      return `${c.yellow(shortId)}  ${c.dim(day)} ${joinPieces(pieces, paint)}  ${c.dim('→')} ${tone(status)}`;
+      const fixed = displayWidth(`${shortId}  ${day} `);
+      // The summary keeps at least SUMMARY_ROOM columns: a long status is cut first.
+      const tail = fitLine([{ text: '→', paint: c.dim }, { text: status, paint: tone, min: 12, sep: ' ' }], Math.max(14, width - fixed - 2 - SUMMARY_ROOM));
+      const pieces = fitPieces(summaryPieces(summary), Math.max(10, width - fixed - 2 - tail.width));
+      return `${c.yellow(shortId)}  ${c.dim(day)} ${joinPieces(pieces, paint)}  ${tail.line}`;
     },
     pendingLine(r: { eventId: string; target: string; attempts: number; nextAt?: number; lastError?: string; held: boolean }, summary: Summary): string {
       const next = r.nextAt ? `next try ${formatClock(new Date(r.nextAt).toISOString())}` : r.held ? 'waiting its turn' : 'no listener holds it';
-      const head = `${r.eventId.slice(0, 12)}  → ${r.target}  ${r.attempts} ${r.attempts === 1 ? 'attempt' : 'attempts'}${r.lastError ? `, last ${r.lastError}` : ''}, ${next}  `;
-      const pieces = fitPieces(summaryPieces(summary), Math.max(20, width - displayWidth(head)));
-      return `${c.yellow(r.eventId.slice(0, 12))}  ${c.dim('→')} ${r.target}  ${c.dim(`${r.attempts} ${r.attempts === 1 ? 'attempt' : 'attempts'}${r.lastError ? `, last ${r.lastError}` : ''}, ${next}`)}  ${joinPieces(pieces, paint)}`;
+      const info = `${r.attempts} ${r.attempts === 1 ? 'attempt' : 'attempts'}${r.lastError ? `, last ${r.lastError}` : ''}, ${next}`;
+      const head = fitLine(
+        [
+          { text: r.eventId.slice(0, 12), paint: c.yellow },
+          { text: '→', paint: c.dim },
+          { text: r.target, min: 16, sep: ' ' },
+          { text: info, paint: c.dim, min: 14 },
+        ],
+        Math.max(30, width - 2 - SUMMARY_ROOM),
+      );
+      const pieces = fitPieces(summaryPieces(summary), Math.max(10, width - head.width - 2));
+      return `${head.line}  ${joinPieces(pieces, paint)}`;
     },
     detail(event: WebhookEvent, summary: Summary, decoded: DecodedBody, deliveries: DeliveryResult[], withHeaders: boolean): string {
       const rows = [

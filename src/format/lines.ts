@@ -4,6 +4,7 @@ import { type DeliveryResult, RESPONSE_KEEP, type WebhookEvent } from '../core/e
 import { formatSize } from '../core/size.js';
 import { prettyJson } from './json-text.js';
 import type { Piece } from './summary.js';
+import { type Part, fitParts } from './fit.js';
 import { neutralise, truncate } from './width.js';
 
 /* The pieces of a terminal line, painted: shared by the live printer and the history views. */
@@ -66,28 +67,34 @@ function answerLine(r: DeliveryResult, width: number): string | undefined {
 
 /** One delivery attempt: its outcome, the event it is for, and for a 4xx/5xx the first line of the app's answer. */
 export function deliveryLine(r: DeliveryResult, c: ChalkInstance, width = NOT_A_TTY_WIDTH, verbose = false): string {
-  const arrow = c.dim('  ↳');
-  const ev = c.dim(`ev ${r.eventId.slice(0, 12)}`);
   const lines: string[] = [];
+  const ev: Part = { text: `ev ${r.eventId.slice(0, 12)}`, paint: c.dim };
   if (r.retryInMs !== undefined && !r.final) {
     const why = r.error ?? String(r.status);
     const secs = r.retryInMs >= 1000 ? `${Math.round(r.retryInMs / 1000)} s` : `${r.retryInMs} ms`;
     // The hint is said once, on the first failure; later retries only count.
-    const hint = r.message && r.attempt === 1 ? c.dim(`  ${r.message}`) : '';
-    lines.push(`${arrow} ${c.yellow(`retry ${r.attempt} in ${secs}`)} ${c.dim(`(${why})`)}  ${ev}${hint}`);
+    const hint: Part = { text: r.message && r.attempt === 1 ? r.message : '', paint: c.dim, min: 20, drop: 1 };
+    lines.push(fitParts([{ text: '  ↳', paint: c.dim }, { text: `retry ${r.attempt} in ${secs}`, paint: c.yellow, sep: ' ' }, { text: `(${why})`, paint: c.dim, sep: ' ' }, ev, hint], width));
   } else {
-    const status = r.status
-      ? (r.status < 300 ? c.green : r.status < 400 ? c.cyan : r.status < 500 ? c.yellow : c.red)(String(r.status))
-      : c.red(r.error ?? 'ERROR');
-    const tail = [
-      r.replay ? c.dim('replay') : '',
-      r.status ? c.dim(`${r.durationMs} ms`) : '',
-      r.attempt > 1 ? c.dim(`(after ${r.attempt} attempts)`) : '',
-      ev,
-      r.message ? (r.status ? c.cyan(r.message) : c.red(r.message)) : '',
-      !r.final ? c.yellow('left pending') : '',
-    ].filter(Boolean);
-    lines.push(`${arrow} ${status}  ${r.method} ${neutralise(r.url)}  ${tail.join('  ')}`.trimEnd());
+    const status: Part = r.status
+      ? { text: String(r.status), paint: r.status < 300 ? c.green : r.status < 400 ? c.cyan : r.status < 500 ? c.yellow : c.red, sep: ' ' }
+      : { text: r.error ?? 'ERROR', paint: c.red, sep: ' ' };
+    lines.push(
+      fitParts(
+        [
+          { text: '  ↳', paint: c.dim },
+          status,
+          { text: `${r.method} ${r.url}`, min: 16 },
+          { text: r.replay ? 'replay' : '', paint: c.dim },
+          { text: r.status ? `${r.durationMs} ms` : '', paint: c.dim, drop: 2 },
+          { text: r.attempt > 1 ? `(after ${r.attempt} attempts)` : '', paint: c.dim, drop: 3 },
+          ev,
+          { text: r.message ?? '', paint: r.status ? c.cyan : c.red, min: 20, drop: 1 },
+          { text: !r.final ? 'left pending' : '', paint: c.yellow },
+        ],
+        width,
+      ),
+    );
   }
   if (r.status !== undefined && r.status >= 400) {
     const answer = answerLine(r, width);

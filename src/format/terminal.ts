@@ -6,13 +6,17 @@ import { NOT_A_TTY_WIDTH, deliveryLine, paintFor, prettyBody } from './lines.js'
 import { coalesced } from './output.js';
 import type { Printer, ReadyInfo, RelayNotice, TunnelNotice } from './printer.js';
 import { type Summary, joinPieces, summaryPieces, summaryText } from './summary.js';
-import { fits, fitPieces, neutralise, truncate } from './width.js';
+import { fitPieces } from './fit.js';
+import { fits, neutralise, truncate } from './width.js';
 
 export interface TerminalOptions {
   /** chalk colour level: 0 none, 1 basic, 2 256, 3 truecolor. */
   colorLevel: 0 | 1 | 2 | 3;
-  /** Columns to fit each line into; 0 when output is not a terminal (lines are then capped, not fitted). */
-  width: number;
+  /**
+   * Columns to fit each line into, asked for each line (a terminal's width follows SIGWINCH); 0 when output is not a
+   * terminal (lines are then capped, not fitted).
+   */
+  width: number | (() => number);
   verbose: boolean;
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
@@ -76,7 +80,10 @@ function tunnelLines(notice: TunnelNotice, c: ChalkInstance): { stream: 'out' | 
 
 export function createTerminalPrinter(options: TerminalOptions): Printer {
   const c = new Chalk({ level: options.colorLevel });
-  const width = options.width > 0 ? options.width : NOT_A_TTY_WIDTH;
+  const columns = (): number => {
+    const w = typeof options.width === 'function' ? options.width() : options.width;
+    return w > 0 ? w : NOT_A_TTY_WIDTH;
+  };
   const paint = paintFor(c);
   const spinner = new Spinner(options.err, c);
   const out = coalesced(options.out, {
@@ -96,15 +103,16 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
     event(event, summary: Summary, decoded) {
       const plain = summaryText(summary);
       // Without colour, a plain line that fits is the summary's own text.
+      const width = columns();
       line(options.out, options.colorLevel === 0 && fits(plain, width) ? plain : joinPieces(fitPieces(summaryPieces(summary), width, plain), paint));
       if (options.verbose) line(options.out, verboseLines(event, decoded, c));
     },
-    delivery: (result) => line(options.out, deliveryLine(result, c, width, options.verbose)),
+    delivery: (result) => line(options.out, deliveryLine(result, c, columns(), options.verbose)),
     ignored(info) {
       const what = info.status === 404 ? 'ignored' : 'refused';
       // A request node could not read has no method or URL to show ('?').
       const request = info.method === '?' && info.url === '?' ? '' : `${info.method} ${neutralise(info.url)}  `;
-      line(options.out, c.dim(truncate(`${what}  ${request}${info.status} (${neutralise(info.reason)})`, width)));
+      line(options.out, c.dim(truncate(`${what}  ${request}${info.status} (${neutralise(info.reason)})`, columns())));
     },
     tunnel(notice: TunnelNotice) {
       for (const l of tunnelLines(notice, c)) line(l.stream === 'out' ? options.out : options.err, l.text);

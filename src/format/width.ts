@@ -1,5 +1,4 @@
 import { TERMINAL_UNSAFE } from '../core/text.js';
-import { type Piece, joinPieces } from './summary.js';
 
 /**
  * Makes text from a payload safe to print: escape sequences, other control characters and
@@ -57,25 +56,3 @@ export function truncate(text: string, width: number): string {
 /** Nothing to neutralise and every character one column wide: the line's width is its length. */
 const PLAIN = /^[^\u0000-\u001f\u007f-\u009f\u0300-\u036f\u1100-\uffff]*$/;
 export const fits = (line: string, width: number): boolean => line.length <= width && PLAIN.test(line);
-
-/** Fits the summary into the width by shortening the content or preview first, then the line. */
-export function fitPieces(pieces: readonly Piece[], width: number, joined = joinPieces(pieces)): readonly Piece[] {
-  // The common line (plain text that fits) is returned as it is: no copies, no walk over its characters.
-  if (fits(joined, width)) return pieces;
-  const safe = pieces.map((p) => ({ ...p, text: neutralise(p.text) }));
-  const total = displayWidth(joinPieces(safe));
-  if (total <= width) return safe;
-  const flexible = safe.findIndex((p) => p.role === 'content' || p.role === 'preview');
-  if (flexible !== -1) {
-    const p = safe[flexible]!;
-    const room = displayWidth(p.text) - (total - width);
-    if (room >= 12) {
-      safe[flexible] = { ...p, text: truncate(p.text, room) };
-      return safe;
-    }
-    if (room >= 2) safe[flexible] = { ...p, text: truncate(p.text, 12) };
-  }
-  // Still too wide: drop pieces from the end, keeping at least time and name.
-  while (safe.length > 2 && displayWidth(joinPieces(safe)) > width) safe.pop();
-  return safe.map((p) => ({ ...p, text: truncate(p.text, width) }));
-}
