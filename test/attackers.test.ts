@@ -179,13 +179,18 @@ test('usage slips: a bare port with a path, a host of digits, a tunnel host with
     const typo = await run(['evnets']);
     assert.equal(typo.code, 2);
     assert.match(typo.stderr, /unknown command 'evnets' — did you mean 'events'\?/);
-    // A forward target typed as `ngrok http 3000` takes one, before or after the options; `listen` as `stripe listen`.
-    const bare = await run(['3000']);
-    assert.equal(bare.code, 2);
-    assert.match(bare.stderr, /unknown command '3000' — to forward events to your app, give it to --forward-to: webhook-listen --forward-to 3000/);
-    const after = await run(['--no-tunnel', '--store', dir, 'localhost:3000/hook']);
-    assert.equal(after.code, 2);
-    assert.match(after.stderr, /unexpected 'localhost:3000\/hook' — to forward events to your app, give it to --forward-to: webhook-listen --forward-to localhost:3000\/hook/);
+    // A forward target typed as `ngrok http 3000` or `hookdeck listen 3000` takes one: the listener's shorthand for
+    // --forward-to, before or after the options, and said in the banner (issue 27: it was exit 2 with a hint).
+    const bare = await startListening(['21300'], { store: dir });
+    assert.deepEqual(bare.ready.targets, ['http://localhost:21300']);
+    assert.deepEqual(bare.ready.shorthand, ['21300']);
+    await bare.cleanup();
+    const habit = await startListening(['http', 'localhost:21301/hook'], { store: dir });
+    assert.deepEqual(habit.ready.targets, ['http://localhost:21301/hook']);
+    await habit.cleanup();
+    const stray = await run(['--no-tunnel', '--store', dir, 'foo']);
+    assert.equal(stray.code, 2);
+    assert.match(stray.stderr, /unexpected 'foo' — the listener takes flags \(see webhook-listen --help\), or your app's port or URL: webhook-listen 3000/);
     // `--secret "github:$SECRET"` with SECRET unset: said, not taken as the secret "github:".
     for (const secret of ['github:', '']) {
       const empty = await run(['--no-tunnel', '--store', dir, '--secret', secret]);

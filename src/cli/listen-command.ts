@@ -4,6 +4,7 @@ import { parseSecret, secretProblem } from '../core/signature.js';
 import { parseChannel } from '../relay/channel.js';
 import type { ListenOptions } from '../listen/options.js';
 import { collectHeader, collectRoute, collectSecret, forwardTimeout, insecureOf, insecureOption, parseCount, parseDuration, parseMaxBody, parseNames, parsePath, parsePort, parseSubdomain, parseTunnelHost, routesOf, skipVerifyOption, withDefault } from './options.js';
+import { strayHint } from './did-you-mean.js';
 import { type OutputFlags, defaultStoreDir, makePrinter } from './output.js';
 import { fail, stopOnSignals } from './signals.js';
 
@@ -39,6 +40,8 @@ interface ListenFlags extends OutputFlags {
   onUrl?: string;
   inspectPort?: number;
   inspect: boolean;
+  /** Targets given as bare words (`webhook-listen 3000`): the banner says what they became. */
+  shorthand?: string[];
 }
 
 /** The flags as the session takes them. */
@@ -50,6 +53,7 @@ export function listenOptionsOf(opts: ListenFlags, version: string, stopping: Ab
     portExplicit: opts.port !== undefined,
     host: opts.host,
     targets: [...new Set((opts.forwardTo ?? []).map((r) => r.url))],
+    ...(opts.shorthand ? { shorthand: opts.shorthand } : {}),
     routes: routesOf(opts.forwardTo ?? []),
     secrets: secrets.map(parseSecret),
     signatureHeader: opts.signatureHeader,
@@ -82,6 +86,25 @@ export function listenOptionsOf(opts: ListenFlags, version: string, stopping: Ab
 function relayOf(relay: string | true): NonNullable<ListenOptions['relay']> {
   const stallMs = Number(env.WEBHOOK_LISTEN_RELAY_STALL_MS) || undefined;
   return { ...(relay === true ? {} : { channel: parseChannel(relay) }), ...(stallMs ? { stallMs } : {}) };
+}
+
+/**
+ * `webhook-listen 3000` (as `ngrok http 3000` and `hookdeck listen 3000` are typed): the words are forward targets.
+ * `http` or `listen` before them is taken as that habit too. Anything else is a usage error with a hint.
+ */
+function withShorthand(program: Command, apps: string[], opts: ListenFlags): ListenFlags {
+  const words = apps.filter((w, i) => !(i === 0 && (w === 'http' || w === 'listen') && apps.length > 1));
+  if (words.length === 0) return opts;
+  const routes = [...(opts.forwardTo ?? [])];
+  for (const word of words) {
+    if (!strayHint(word)) program.error(`error: unexpected '${word}' — the listener takes flags (see webhook-listen --help), or your app's port or URL: webhook-listen 3000`, { exitCode: 2 });
+    try {
+      routes.push(...collectRoute(word));
+    } catch (err) {
+      program.error(`error: ${(err as Error).message}`, { exitCode: 2 });
+    }
+  }
+  return { ...opts, forwardTo: routes, shorthand: words };
 }
 
 /** Runs the listener until ^C, SIGTERM or a closed output. */
@@ -153,6 +176,7 @@ export function defineListen(program: Command, version: string): void {
       'after',
       `
 Examples:
+  $ webhook-listen 3000
   $ webhook-listen --forward-to 3000
   $ webhook-listen --forward-to http://localhost:3000/my/webhook/url --path /my/webhook/url
   $ webhook-listen --no-tunnel --passthrough -f 3000 --events newMessage
@@ -161,5 +185,6 @@ Examples:
 
 Default port ${DEFAULT_PORT}. Events are kept in ${defaultStoreDir()}.`,
     )
-    .action((opts: ListenFlags) => runListener(program, opts, version));
+    .argument('[app...]', 'your app, as -f takes it: `webhook-listen 3000` is `webhook-listen --forward-to 3000`')
+    .action((apps: string[], opts: ListenFlags) => runListener(program, withShorthand(program, apps, opts), version));
 }

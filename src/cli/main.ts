@@ -29,19 +29,14 @@ if (first === 'help') {
   program.outputHelp();
   process.exit(0);
 }
-if (first !== undefined && !first.startsWith('-') && !commands.includes(first)) {
+// A port or a URL is the listener's own shorthand for --forward-to (webhook-listen 3000), as is `http 3000`.
+const shorthand = first !== undefined && (strayHint(first)?.startsWith('to forward') || ((first === 'http' || first === 'listen') && strayHint(process.argv[3] ?? '')?.startsWith('to forward')));
+if (first !== undefined && !first.startsWith('-') && !commands.includes(first) && !shorthand) {
   const hint = strayHint(first);
   const guess = hint ? undefined : closest(first, commands);
   process.stderr.write(`error: unknown command '${first}'${hint ? ` — ${hint}` : guess ? ` — did you mean '${guess}'?` : ''} (see webhook-listen --help)\n`);
   process.exit(2);
 }
-// The same word after options (`webhook-listen --no-tunnel 3000`) is commander's "too many arguments": said the same.
-program.configureOutput({
-  outputError(text, write) {
-    const stray = /too many arguments/.test(text) ? program.args.find((a) => strayHint(a)) : undefined;
-    write(stray ? `error: unexpected '${stray}' — ${strayHint(stray)}\n` : text);
-  },
-});
 
 try {
   await program.parseAsync(process.argv);

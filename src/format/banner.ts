@@ -22,6 +22,7 @@ export function banner(info: ReadyInfo, c: ChalkInstance = new Chalk({ level: 0 
     const only = info.routes?.[t];
     rows.push(`  ${label(i === 0 ? 'Forwarding' : '')}→ ${t}${only ? c.dim(`  (only ${only.join(', ')})`) : ''}${i === 0 && info.passthrough ? c.dim('  (passthrough: the sender gets its answer)') : ''}`);
   }
+  if (info.shorthand?.length) rows.push(`  ${label('')}${c.dim(`(webhook-listen ${info.shorthand.join(' ')} is --forward-to ${info.shorthand.join(' --forward-to ')})`)}`);
   if (info.events?.length) rows.push(`  ${label('Events')}${info.events.join(', ')} ${c.dim('(others are stored, not shown or forwarded)')}`);
   if (info.inspectorUrl) rows.push(`  ${label('Inspector')}${info.inspectorUrl}`);
   rows.push(`  ${label('Store')}${info.store}`);

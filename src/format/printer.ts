@@ -16,6 +16,8 @@ export interface ReadyInfo {
   passthrough: boolean;
   events?: string[];
   tunnel: 'off' | 'opening' | 'open' | 'offline';
+  /** Targets typed as bare words (`webhook-listen 3000`): the banner says they are --forward-to. */
+  shorthand?: string[];
   /** Events come through a relay channel (--relay): its URL is the public one. */
   relay?: { channel: string; kind?: 'smee' | 'gosmee' };
 }

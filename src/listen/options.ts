@@ -8,6 +8,8 @@ export interface ListenOptions {
   portExplicit: boolean;
   host: string;
   targets: string[];
+  /** Targets typed as bare words (`webhook-listen 3000`), as typed. */
+  shorthand?: string[];
   path?: string;
   events?: string[];
   passthrough: boolean;

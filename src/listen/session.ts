@@ -227,6 +227,7 @@ function readyInfo(options: ListenOptions): ReadyInfo {
   const channel = options.relay?.channel;
   if (channel) ready.relay = { channel: channel.url, ...(channel.kind ? { kind: channel.kind } : {}) };
   if (options.events?.length) ready.events = options.events;
+  if (options.shorthand?.length) ready.shorthand = options.shorthand;
   return ready;
 }
 
