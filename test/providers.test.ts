@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { sign as githubSign } from '@octokit/webhooks-methods';
 import Stripe from 'stripe';
@@ -130,7 +131,28 @@ test('a BOM does not hide JSON; GitHub and Stripe events get a short summary', a
   assert.equal(gh!.event, 'pull_request.opened');
   assert.match(gh!.summary, new RegExp(`${pr.repository.full_name} · #${pr.number} .* · by ${pr.sender.login}`));
   assert.equal(st!.event, 'invoice.paid');
-  assert.match(st!.summary, /invoice in_123/);
+  assert.match(st!.summary, /evt_1 · invoice in_123/, 'the event id, as stripe listen shows it');
+});
+
+test('checks and workflows show their name and outcome; gzip is marked on the platform line; an image says image', async (t) => {
+  // Issue 27, item 4: check_run lines said only the repository; a gzip body looked like any other; image/png said binary.
+  const wl = await startListening([]);
+  t.after(() => wl.cleanup());
+  const checkRun = githubExamples.find((e) => e.name === 'check_run')!.examples.find((e) => (e as { check_run: { conclusion?: string } }).check_run.conclusion)! as {
+    check_run: { name: string; conclusion: string };
+  };
+  await postJson(wl.url, JSON.stringify(checkRun), { 'x-github-event': 'check_run' });
+  await postJson(wl.url, JSON.stringify({ action: 'completed', workflow_run: { name: 'CI', status: 'completed', conclusion: 'failure' }, repository: { full_name: 'o/r' } }), { 'x-github-event': 'workflow_run' });
+  await send(wl.url, { body: gzipSync(Buffer.from('{"event":"newMessage","message":{"content":"zipped hello","sender":{"name":"Ana"}}}')), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
+  await send(wl.url, { body: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]), headers: { 'content-type': 'image/png' } });
+  const records = await waitFor(() => {
+    const r = wl.cli.records().filter((x) => x.type === 'event');
+    return r.length === 4 ? r : undefined;
+  }, 'four events');
+  assert.match(records[0]!.summary, new RegExp(`${checkRun.check_run.name} ${checkRun.check_run.conclusion}`));
+  assert.match(records[1]!.summary, /o\/r · CI failure/);
+  assert.match(records[2]!.summary, /zipped hello.*gzip/);
+  assert.match(records[3]!.summary, /image \(png\) 12 B/);
 });
 
 test('signatures in the terminal line, --json, events, show; --forward-to names=URL routes two event types to two apps', async (t) => {

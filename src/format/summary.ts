@@ -24,6 +24,8 @@ export interface Summary {
   signature?: { scheme: string; valid: boolean; reason?: string };
   /** Came through a relay that passed the parsed body only (smee.io): the bytes are not the sender's. */
   reserialised?: true;
+  /** What a binary body is, by its Content-Type: `image/png`, `application/pdf`… */
+  media?: string;
 }
 
 const PREVIEW_CHARS = 400;
@@ -71,6 +73,10 @@ export function summarize(event: WebhookEvent, decoded: DecodedBody = decodeBody
     kind: decoded.kind,
   };
   if (decoded.encoding) summary.encoding = decoded.encoding;
+  if (decoded.kind === 'binary') {
+    const type = /^\s*([a-z]+\/[a-z0-9.+-]+)/i.exec(event.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '')?.[1]?.toLowerCase();
+    if (type && type !== 'application/octet-stream') summary.media = type;
+  }
   if (decoded.charset) summary.charset = decoded.charset;
   if (event.rejected) summary.note = NOTES[event.rejected];
   const platform = decoded.kind === 'json' ? platformParts(decoded.value) : null;
@@ -98,23 +104,33 @@ function providerLine(event: WebhookEvent, value: unknown): string | undefined {
     const repo = str(obj(body.repository)?.full_name) ?? str(obj(body.organization)?.login);
     const actor = str(obj(body.sender)?.login);
     const item = obj(body.pull_request) ?? obj(body.issue);
-    const parts = [repo, item ? `#${str(item.number) ?? '?'} ${str(item.title) ?? ''}`.trim() : undefined, str(body.ref), actor && `by ${actor}`];
+    // Checks and workflows: which one, and how it ended (or where it is).
+    const run = obj(body.check_run) ?? obj(body.workflow_run) ?? obj(body.check_suite);
+    const outcome = run && [str(run.name) ?? str(obj(run.app)?.name), str(run.conclusion) ?? str(run.status)].filter(Boolean).join(' ');
+    const parts = [repo, outcome || undefined, item ? `#${str(item.number) ?? '?'} ${str(item.title) ?? ''}`.trim() : undefined, str(body.ref), actor && `by ${actor}`];
     const line = parts.filter(Boolean).join(' · ');
     return line || undefined;
   }
   const data = obj(body.data);
   if (body.object === 'event' && data) {
+    // As `stripe listen` shows it: the event's id, then what it is about.
     const object = obj(data.object);
-    return object ? `${str(object.object) ?? 'object'} ${str(object.id) ?? ''}`.trim() : undefined;
+    return [str(body.id), object ? `${str(object.object) ?? 'object'} ${str(object.id) ?? ''}`.trim() : undefined].filter(Boolean).join(' · ') || undefined;
   }
   if (str(body.type) && data && str(data.id) && str(body.timestamp)) return `data ${str(data.id)}`;
   return undefined;
 }
 
-export function kindLabel(s: Pick<Summary, 'kind' | 'encoding' | 'charset'>): string {
-  const label = s.kind === 'invalid-json' ? 'invalid JSON' : s.kind;
+export function kindLabel(s: Pick<Summary, 'kind' | 'encoding' | 'charset' | 'media'>): string {
+  const label = s.kind === 'invalid-json' ? 'invalid JSON' : s.media ? mediaLabel(s.media) : s.kind;
   const notes = [s.encoding, s.charset].filter(Boolean);
   return notes.length ? `${label} (${notes.join(', ')})` : label;
+}
+
+/** `image/png` → `image (png)`; `application/pdf` → `pdf`. */
+function mediaLabel(type: string): string {
+  const [top, sub] = type.split('/') as [string, string];
+  return top === 'application' ? sub : `${top} (${sub})`;
 }
 
 /** The summary's pieces in display order, each tagged with its role so a view can style it. */
@@ -147,6 +163,8 @@ function makePieces(s: Summary): Piece[] {
       pieces.push({ role: 'content', text: p.content ?? '(no content)' });
     }
     if (p.context) pieces.push({ role: 'context', text: p.context });
+    // The platform's line shows no body kind; an encoding undone to read it is still worth a glance.
+    if (s.encoding) pieces.push({ role: 'kind', text: s.encoding });
   } else {
     pieces.push({ role: 'request', text: `${s.method} ${s.path}` });
     pieces.push({ role: 'kind', text: s.kind === 'empty' ? 'empty' : `${kindLabel(s)} ${formatSize(s.size)}` });
