@@ -485,3 +485,30 @@ test('replay --last 0 at a terminal asks before resending more than a screenful:
   assert.doesNotMatch(yes, /\[y\/N\]/);
   await app.waitForCount(50);
 });
+
+test('messages that point the right way: https:// to a plain-HTTP app is said and final; a busy inspector port is said', async (t) => {
+  // Issue 27, item 5: the first showed OpenSSL's ERR_SSL_WRONG_VERSION_NUMBER and was retried for ever; the second
+  // moved to the next port without a word.
+  const app = await startApp();
+  t.after(() => app.close());
+  const port = new URL(app.url).port;
+  const wl = await startListening(['-f', `https://127.0.0.1:${port}/hook`, '--retry-delay', '100ms']);
+  t.after(() => wl.cleanup());
+  await postJson(wl.url, '{"event":"x"}');
+  const result = await wl.cli.waitForRecord((r) => r.type === 'delivery', 'the delivery');
+  assert.equal(result.error, 'TLS');
+  assert.equal(result.final, true, 'not retried: it cannot work');
+  assert.match(result.message, /127\.0\.0\.1:\d+ speaks plain HTTP, not TLS: use http:\/\/127\.0\.0\.1:\d+ instead of https:\/\//);
+  // The default inspector port busy (held here, or by anything else): the move is said.
+  const busy = createHttpServer(() => undefined);
+  await new Promise<void>((resolve) => busy.once('error', () => resolve()).listen(4040, '127.0.0.1', resolve));
+  t.after(() => busy.close());
+  const inspect = runCli(['inspect', '--store', wl.store]);
+  t.after(() => inspect.stop());
+  const said = await inspect.waitForOutput(/inspector on http:\/\/127\.0\.0\.1:(\d+) — port 4040 is busy, so (\d+)/, 10_000, 'stderr');
+  assert.equal(said[1], said[2]);
+  // An explicit one that is busy names inspect's own flag.
+  const explicit = await run(['inspect', '--store', wl.store, '--port', said[1]!]);
+  assert.equal(explicit.code, 1);
+  assert.match(explicit.stderr, /already in use — pick another with --port/);
+});

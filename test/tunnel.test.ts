@@ -434,3 +434,13 @@ test('--on-url output is relayed line by line: a line the command writes in two 
   assert.match(relayed[0]!, /^on-url │ registering http:\/\/\S+ done$/);
   assert.equal(relayed[1], 'on-url │ no newline at the end');
 });
+
+test('the tunnel server gone: the line names the server and what likely happened, not a firewall', { timeout: 30_000 }, async (t) => {
+  // Issue 27, item 5: the first line was the client library's `connection refused: localhost:46741 (check your
+  // firewall settings)`.
+  const scene = await startTunnelScene(t);
+  await scene.server.stop();
+  const first = await scene.cli.waitForRecord((r) => r.type === 'tunnel', 'the first tunnel line', 20_000);
+  assert.doesNotMatch(first.message, /firewall/);
+  assert.match(scene.cli.stdout + scene.cli.stderr, /the tunnel server \S+ refused the tunnel's connection \(port \d+\): it may have restarted or dropped this tunnel|the tunnel server .* refused the connection/);
+});

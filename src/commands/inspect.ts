@@ -29,6 +29,7 @@ export async function inspectStore(options: InspectOptions, printer: Printer): P
     inspector = await startInspector({
       port: options.port,
       portExplicit: options.portExplicit,
+      portFlag: '--port',
       store,
       defaultTargets: options.to,
       replay: (event, targets, edited) => sendAgain(event, targets, edited, { deliverer, record: (r) => store.appendDelivery(r), onResult: (r, e) => printer.delivery(r, e), warn: (m) => printer.warn(m) }),
@@ -38,7 +39,9 @@ export async function inspectStore(options: InspectOptions, printer: Printer): P
     await deliverer.close();
     throw new RunError((err as Error).message, { cause: err });
   }
-  printer.info(`inspector on ${inspector.url} over ${options.storeDir} (Ctrl-C to stop)`);
+  const port = Number(new URL(inspector.url).port);
+  const moved = port !== options.port && options.port !== 0 ? ` — port ${options.port} is busy, so ${port}` : '';
+  printer.info(`inspector on ${inspector.url}${moved} over ${options.storeDir} (Ctrl-C to stop)`);
   const handle = inspector;
   return {
     url: handle.url,

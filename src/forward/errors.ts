@@ -14,6 +14,8 @@ const TLS_CODES = new Set([
   'CERT_NOT_YET_VALID',
 ]);
 
+/** What OpenSSL says when the other end is not speaking TLS at all. */
+const PLAIN_HTTP_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST']);
 
 /** An error of one attempt as a short code and one line a person can act on. */
 export function describeError(err: unknown, url: string, timeoutMs: number): { error: string; message: string } {
@@ -25,6 +27,9 @@ export function describeError(err: unknown, url: string, timeoutMs: number): { e
   } catch {
     // keep the raw text
   }
+  // https:// to an app that speaks plain HTTP: OpenSSL reads the app's HTTP answer as a TLS record.
+  if (PLAIN_HTTP_CODES.has(code) || /wrong version number|packet length too long/i.test(e.cause?.message ?? e.message ?? ''))
+    return { error: 'TLS', message: `${where} speaks plain HTTP, not TLS: use http://${where} instead of https://` };
   if (TLS_CODES.has(code))
     return { error: 'TLS', message: `${where} has a certificate this machine does not trust (${code}) — for a local self-signed one, add --insecure` };
   if (code === 'UND_ERR_CONNECT_TIMEOUT')
@@ -38,7 +43,7 @@ export function describeError(err: unknown, url: string, timeoutMs: number): { e
       return { error: code, message: `nothing is listening on ${where} — is your app running?` };
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return { error: code, message: `cannot resolve ${where} — check the --forward-to URL` };
+      return { error: code, message: `cannot resolve ${where} — check the host in the URL` };
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
     case 'EPIPE':

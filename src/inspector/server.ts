@@ -44,7 +44,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     const tried = options.port === 0 || options.portExplicit ? `port ${options.port} is` : `ports ${options.port}–${options.port + PORT_TRIES - 1} are`;
     throw new Error(
       code === 'EADDRINUSE'
-        ? `inspector ${tried} already in use — pick another with --inspect-port, or --no-inspect`
+        ? `inspector ${tried} already in use — pick another with ${options.portFlag ?? '--inspect-port, or --no-inspect'}`
         : `cannot start the inspector on 127.0.0.1:${options.port}: ${(err as Error).message}`,
       { cause: err },
     );

@@ -16,6 +16,8 @@ export interface InspectorOptions {
   port: number;
   /** The user asked for this port: a busy one is an error instead of a step to the next. */
   portExplicit: boolean;
+  /** The flag that sets the port, for the message when it is busy (the listener's --inspect-port, inspect's --port). */
+  portFlag?: string;
   /** The store the page lists and reads (the listener's own handle: queries are paged and indexed). */
   store: StoreHandle;
   /** Where "replay" sends when the request names no targets and the event had none. */

@@ -121,7 +121,9 @@ export class LocalTunnel extends EventEmitter implements Tunnel {
       let connectedAt = 0;
       remote.setKeepAlive(true);
       remote.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ECONNREFUSED') this.emit('error', new Error(`connection refused: ${host}:${port} (check your firewall settings)`));
+        // The server's own name (the IP it gave is not what the user knows it by), and what is most likely: it restarted.
+        if (err.code === 'ECONNREFUSED')
+          this.emit('error', new Error(`the tunnel server ${info.remote_host} refused the tunnel's connection (port ${port}): it may have restarted or dropped this tunnel`));
         remote.destroy();
       });
       remote.once('connect', () => {
