@@ -259,3 +259,37 @@ test('while another event loads, the detail still shown cannot act: Replay never
   assert.equal(await page.locator('#detail > .meta > .mono').textContent(), b, 'the newer choice is shown');
   assert.equal(await page.locator('#events li.selected').getAttribute('data-id'), b);
 });
+
+test('answers are coloured by their status, and an attempt that was retried no longer says retrying', { skip: noBrowser }, async (t) => {
+  // Issue 27, item 8: every answer was red (a 200's too), and a failed first attempt said "retrying" after the retry
+  // had succeeded.
+  const { app, wl, inspector } = await setup(t, ['--retry-delay', '100ms']);
+  let first = true;
+  app.respondWith((_r, res) => {
+    res.writeHead(first ? 503 : 200, { 'content-type': 'text/plain' });
+    res.end(first ? 'busy, try later' : 'all good');
+    first = false;
+  });
+  const id = idOf(await postJson(wl.url, JSON.stringify({ event: 'retried' })));
+  await app.waitForCount(2);
+  await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.status === 200, 'the retry delivered');
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(10_000);
+  await page.goto(inspector);
+  await page.locator(`#events li[data-id="${id}"]`).click();
+  await page.locator('[data-role="attempt"]').nth(1).waitFor();
+  const cards = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('[data-role="attempt"]')).map((c) => ({
+      text: c.textContent ?? '',
+      colour: getComputedStyle(c.querySelector('[data-role="answer"] summary')!).color,
+    })),
+  );
+  const [ok, failed] = cards;
+  assert.match(ok!.text, /^200/);
+  assert.match(failed!.text, /^503.*· retried/);
+  assert.doesNotMatch(failed!.text, /retrying/);
+  assert.notEqual(ok!.colour, failed!.colour, 'the 200 is not painted like the 503');
+  assert.equal(failed!.colour, 'rgb(180, 35, 24)', "the 503's answer in the colour of errors");
+});

@@ -173,7 +173,8 @@ function prettyAnswer(body) {
   }
 }
 
-function attemptCard(r) {
+/** One attempt; `later` is true when another attempt to the same target came after it (so it is no longer retrying). */
+function attemptCard(r, later = false) {
   const status = String(r.status ?? r.error);
   const failed = r.status === undefined || r.status >= 400;
   const card = el(
@@ -184,13 +185,13 @@ function attemptCard(r) {
       { class: 'attempt-head' },
       el('span', { class: statusClass(status) }, status),
       el('span', { class: 'mono v' }, `${r.method} ${r.url}`),
-      el('span', { class: 'muted' }, `#${r.attempt} · ${r.durationMs} ms · ${when(r.at)}${r.replay ? (r.edited ? ' · edited replay' : ' · replay') : ''}${r.final ? '' : ' · retrying'}`),
+      el('span', { class: 'muted' }, `#${r.attempt} · ${r.durationMs} ms · ${when(r.at)}${r.replay ? (r.edited ? ' · edited replay' : ' · replay') : ''}${r.final ? '' : later ? ' · retried' : ' · retrying'}`),
     ),
     r.message ? el('div', { class: 'muted' }, r.message) : null,
   );
   const resp = r.response;
   if (resp) {
-    if (resp.body) card.append(answerNode(resp));
+    if (resp.body) card.append(answerNode(resp, statusClass(status).replace('status ', '')));
     else if (resp.bodyBase64) card.append(el('div', { class: 'muted' }, `(binary answer, ${formatBytes(resp.size)})`));
     if (resp.headers.length)
       card.append(
@@ -205,9 +206,10 @@ function attemptCard(r) {
   return card;
 }
 
-function answerNode(response) {
+/** The app's answer, its first line coloured as its status is (a 200's is not an error's red). */
+function answerNode(response, tone) {
   const first = response.body.split('\n').find((l) => l.trim()) ?? '';
-  const box = el('details', { class: 'answer', 'data-role': 'answer' }, el('summary', {}, first.slice(0, 200)), el('pre', {}, prettyAnswer(response.body)));
+  const box = el('details', { class: `answer ${tone}`, 'data-role': 'answer' }, el('summary', {}, first.slice(0, 200)), el('pre', {}, prettyAnswer(response.body)));
   if (response.truncated) box.append(el('div', { class: 'muted' }, `${formatBytes(response.size)} in all; the first 64 kB kept`));
   return box;
 }
@@ -215,6 +217,11 @@ function answerNode(response) {
 export function responsePane(d) {
   if (!d.deliveries.length)
     return el('p', { class: 'muted', 'data-role': 'deliveries' }, d.targets.length ? 'pending…' : 'not forwarded (no --forward-to)');
-  return el('div', { 'data-role': 'deliveries' }, [...d.deliveries].reverse().map(attemptCard));
+  const later = (i) => d.deliveries.slice(i + 1).some((x) => x.target === d.deliveries[i].target && !x.replay);
+  return el(
+    'div',
+    { 'data-role': 'deliveries' },
+    d.deliveries.map((r, i) => attemptCard(r, later(i))).reverse(),
+  );
 }
 
