@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { startListening } from './helpers/cli.js';
+import { run, startListening } from './helpers/cli.js';
 import { header, startApp } from './helpers/app.js';
 import { postJson, send, sha256 } from './helpers/http.js';
 import { hasChromium, launchBrowser } from './helpers/browser.js';
@@ -292,4 +292,39 @@ test('answers are coloured by their status, and an attempt that was retried no l
   assert.doesNotMatch(failed!.text, /retrying/);
   assert.notEqual(ok!.colour, failed!.colour, 'the 200 is not painted like the 503');
   assert.equal(failed!.colour, 'rgb(180, 35, 24)', "the 503's answer in the colour of errors");
+});
+
+test("a replay is an attempt of its own: the event keeps its status, replays are numbered apart, an edited one shows what it sent", { skip: noBrowser }, async (t) => {
+  // Issue 27, item 9: an event delivered 200, edited and replayed to a 500, showed 500 in the list and in `events`,
+  // the replay was numbered #1 like the original, and the edited body was shown nowhere.
+  const { app, wl, inspector, api } = await setup(t);
+  const id = idOf(await postJson(wl.url, JSON.stringify({ event: 'order', n: 1 })));
+  await app.waitForCount(1);
+  await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.status === 200, 'delivered');
+  app.respondWith((_r, res) => {
+    res.writeHead(500);
+    res.end('no');
+  });
+  const replay = await send(`${inspector}/_webhook-listen/api/events/${id}/replay`, {
+    body: JSON.stringify({ body: '{"event":"order","n":2,"edited":true}' }),
+    headers: { 'content-type': 'application/json', origin: inspector },
+  });
+  assert.equal(replay.status, 200, replay.text);
+  await app.waitForCount(2);
+  const list = JSON.parse((await api('/events')).text) as { events: { id: string; status: string }[] };
+  assert.equal(list.events.find((e) => e.id === id)!.status, '200', "the event's own delivery, not the replay's 500");
+  const events = await run(['events', '--store', wl.store, '--no-color']);
+  assert.match(events.stdout, /→ 200$/m);
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(10_000);
+  await page.goto(inspector);
+  await page.locator(`#events li[data-id="${id}"]`).click();
+  await page.locator('[data-role="attempt"]').nth(1).waitFor();
+  const [replayed, original] = await page.locator('[data-role="attempt"]').allTextContents();
+  assert.match(replayed!, /^500.*edited replay 1/);
+  assert.match(original!, /^200.*#1/);
+  await page.locator('[data-role="sent"] summary').click();
+  assert.match((await page.locator('[data-role="sent"] pre').textContent()) ?? '', /"edited": true/);
 });

@@ -124,6 +124,8 @@ export interface DeliveryResult {
   replay?: boolean;
   /** A replay whose body or headers were edited first (in the inspector). */
   edited?: boolean;
+  /** What an edited replay sent (the event keeps what was received): its headers and body, base64. */
+  sent?: { headers: [string, string][]; bodyBase64: string };
   /** What the app answered: headers, and the body's first 64 KB (text, or base64 when not UTF-8) with its full size. */
   response?: AppResponse;
   at: string;

@@ -203,10 +203,14 @@ export function deliveryStatus(event: Pick<WebhookEvent, 'targets' | 'rejected'>
   if (event.rejected === 'too-slow') return '408';
   if (event.rejected === 'loop') return '508 loop';
   const targets = event.targets ?? [];
-  if (targets.length === 0) return deliveries.length ? String(deliveries.at(-1)!.status ?? deliveries.at(-1)!.error) : 'not forwarded';
+  if (targets.length === 0) {
+    const last = deliveries.at(-1);
+    return last ? `${last.replay ? 'replayed ' : ''}${last.status ?? last.error}` : 'not forwarded';
+  }
+  // The event's own deliveries decide: a replay (maybe edited) is an attempt of its own, not the event's outcome.
   return targets
     .map((t) => {
-      const mine = deliveries.filter((d) => d.target === t);
+      const mine = deliveries.filter((d) => d.target === t && !d.replay);
       const last = mine.at(-1);
       if (!last) return 'pending';
       const outcome = last.status !== undefined ? String(last.status) : (last.error ?? 'error');

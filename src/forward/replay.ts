@@ -17,7 +17,10 @@ export async function sendAgain(event: WebhookEvent, targets: string[], edited: 
   const results: DeliveryResult[] = [];
   for (const target of targets) {
     const { result } = await deps.deliverer.deliver(event, target, 1, { extraHeaders: [REPLAY_HEADER], replay: true });
-    if (edited) result.edited = true;
+    if (edited) {
+      result.edited = true;
+      result.sent = { headers: event.headers, bodyBase64: event.body.toString('base64') };
+    }
     try {
       deps.record(result);
     } catch (err) {

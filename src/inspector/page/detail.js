@@ -173,8 +173,11 @@ function prettyAnswer(body) {
   }
 }
 
-/** One attempt; `later` is true when another attempt to the same target came after it (so it is no longer retrying). */
-function attemptCard(r, later = false) {
+/**
+ * One attempt; `later` is true when another attempt to the same target came after it (so it is no longer retrying);
+ * `replayNo` numbers replays on their own (replay 1, 2…), apart from the event's attempts.
+ */
+function attemptCard(r, later = false, replayNo = 0) {
   const status = String(r.status ?? r.error);
   const failed = r.status === undefined || r.status >= 400;
   const card = el(
@@ -185,9 +188,10 @@ function attemptCard(r, later = false) {
       { class: 'attempt-head' },
       el('span', { class: statusClass(status) }, status),
       el('span', { class: 'mono v' }, `${r.method} ${r.url}`),
-      el('span', { class: 'muted' }, `#${r.attempt} · ${r.durationMs} ms · ${when(r.at)}${r.replay ? (r.edited ? ' · edited replay' : ' · replay') : ''}${r.final ? '' : later ? ' · retried' : ' · retrying'}`),
+      el('span', { class: 'muted' }, `${r.replay ? `${r.edited ? 'edited replay' : 'replay'} ${replayNo}` : `#${r.attempt}`} · ${r.durationMs} ms · ${when(r.at)}${r.final || r.replay ? '' : later ? ' · retried' : ' · retrying'}`),
     ),
     r.message ? el('div', { class: 'muted' }, r.message) : null,
+    r.sent ? sentNode(r.sent) : null,
   );
   const resp = r.response;
   if (resp) {
@@ -206,6 +210,24 @@ function attemptCard(r, later = false) {
   return card;
 }
 
+/** What an edited replay sent: its body (as text when it is UTF-8) and headers, opened on demand. */
+function sentNode(sent) {
+  const bytes = Uint8Array.from(atob(sent.bodyBase64), (ch) => ch.charCodeAt(0));
+  let text;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, 65_536));
+  } catch {
+    text = `(${formatBytes(bytes.length)} of binary)`;
+  }
+  return el(
+    'details',
+    { class: 'sent', 'data-role': 'sent' },
+    el('summary', {}, `what this replay sent (${formatBytes(bytes.length)}, ${sent.headers.length} headers)`),
+    el('pre', {}, prettyAnswer(text)),
+    el('table', {}, sent.headers.map(([k, v]) => el('tr', {}, el('td', { class: 'k' }, k), el('td', { class: 'v' }, v)))),
+  );
+}
+
 /** The app's answer, its first line coloured as its status is (a 200's is not an error's red). */
 function answerNode(response, tone) {
   const first = response.body.split('\n').find((l) => l.trim()) ?? '';
@@ -218,10 +240,11 @@ export function responsePane(d) {
   if (!d.deliveries.length)
     return el('p', { class: 'muted', 'data-role': 'deliveries' }, d.targets.length ? 'pending…' : 'not forwarded (no --forward-to)');
   const later = (i) => d.deliveries.slice(i + 1).some((x) => x.target === d.deliveries[i].target && !x.replay);
+  let replays = 0;
   return el(
     'div',
     { 'data-role': 'deliveries' },
-    d.deliveries.map((r, i) => attemptCard(r, later(i))).reverse(),
+    d.deliveries.map((r, i) => attemptCard(r, later(i), r.replay ? ++replays : 0)).reverse(),
   );
 }
 
