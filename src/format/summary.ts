@@ -75,7 +75,8 @@ export function summarize(event: WebhookEvent, decoded: DecodedBody = decodeBody
   if (decoded.encoding) summary.encoding = decoded.encoding;
   if (decoded.kind === 'binary') {
     const type = /^\s*([a-z]+\/[a-z0-9.+-]+)/i.exec(event.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '')?.[1]?.toLowerCase();
-    if (type && type !== 'application/octet-stream') summary.media = type;
+    // Only types that are binary by nature: a JSON or text body that could not be read (a gzip bomb) stays `binary`.
+    if (type && /^(image|audio|video|font)\/|^application\/(?!octet-stream|json|xml|x-www-form-urlencoded|javascript|.*\+(json|xml))/.test(type)) summary.media = type;
   }
   if (decoded.charset) summary.charset = decoded.charset;
   if (event.rejected) summary.note = NOTES[event.rejected];
