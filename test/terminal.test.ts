@@ -2,7 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { BIN, run, tempDir } from './helpers/cli.js';
-import { startApp, type RecordingApp } from './helpers/app.js';
+import { header, startApp, type RecordingApp } from './helpers/app.js';
 import { postJson } from './helpers/http.js';
 import { freePort } from './helpers/net.js';
 import { waitFor } from './helpers/wait.js';
@@ -18,6 +18,7 @@ const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 interface Pane {
   lines(): string[];
   resize(columns: number): void;
+  keys(...keys: string[]): void;
 }
 
 async function inTmux(t: TestContext, columns: number, args: string[]): Promise<Pane> {
@@ -29,6 +30,7 @@ async function inTmux(t: TestContext, columns: number, args: string[]): Promise<
   const pane: Pane = {
     lines: () => tmux('capture-pane', '-p', '-J', '-t', 'wl', '-S', '-200').split('\n').map((l) => l.trimEnd()),
     resize: (c) => void tmux('resize-window', '-t', 'wl', '-x', String(c)),
+    keys: (...k) => void tmux('send-keys', '-t', 'wl', ...k),
   };
   await waitFor(() => pane.lines().some((l) => l.includes('Waiting for events')), 'the banner in the pane');
   return pane;
@@ -93,4 +95,29 @@ test('a resized terminal: the next line follows the new width', { skip: !hasTmux
   };
   await atWidth(160, 10);
   await atWidth(60, 40);
+});
+
+test('keys while listening: r replays the last event, ? lists the keys, q stops cleanly; ^C still stops', { skip: !hasTmux && 'tmux is not installed', timeout: 60_000 }, async (t) => {
+  // Issue 27, item 7: a typed `r` only echoed into the log.
+  const app = await startApp();
+  t.after(() => app.close());
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const port = await freePort();
+  const pane = await inTmux(t, 120, ['--no-tunnel', '--no-inspect', '--no-color', '--port', String(port), '--store', dir, '-f', app.url]);
+  assert.ok(pane.lines().some((l) => /Keys\s+r replay last · o inspector · c clear · q quit · \? keys/.test(l)), 'the banner lists the keys');
+  await postJson(`http://127.0.0.1:${port}`, '{"event":"first"}');
+  await app.waitForCount(1);
+  pane.keys('r');
+  const [, again] = await app.waitForCount(2);
+  assert.equal(header(again!, 'webhook-listen-replay'), '1');
+  await waitFor(() => pane.lines().some((l) => /replaying \w+ \(first\) to/.test(l)), 'the replay said');
+  pane.keys('x', '?');
+  await waitFor(() => pane.lines().some((l) => /^keys: r replays the last event/.test(l)), 'the keys listed');
+  assert.ok(!pane.lines().some((l) => /^x$/.test(l)), 'a key with no meaning is not echoed');
+  pane.keys('q');
+  await waitFor(() => pane.lines().some((l) => /^stopped: 1 received/.test(l)), 'a clean stop');
+  const second = await inTmux(t, 120, ['--no-tunnel', '--no-inspect', '--no-color', '--port', String(await freePort()), '--store', dir]);
+  second.keys('C-c');
+  await waitFor(() => second.lines().some((l) => /^stopped:/.test(l)), '^C stops in raw mode too');
 });

@@ -5,6 +5,7 @@ import { parseChannel } from '../relay/channel.js';
 import type { ListenOptions } from '../listen/options.js';
 import { collectHeader, collectRoute, collectSecret, forwardTimeout, insecureOf, insecureOption, parseCount, parseDuration, parseMaxBody, parseNames, parsePath, parsePort, parseSubdomain, parseTunnelHost, routesOf, skipVerifyOption, withDefault } from './options.js';
 import { strayHint } from './did-you-mean.js';
+import { keysWanted, listenToKeys } from './keys.js';
 import { type OutputFlags, defaultStoreDir, makePrinter } from './output.js';
 import { fail, stopOnSignals } from './signals.js';
 
@@ -124,12 +125,14 @@ async function runListener(program: Command, opts: ListenFlags, version: string)
   const signals = stopOnSignals(printer);
   const { listen } = await import('../listen/session.js');
   let session;
+  const keys = keysWanted(Boolean(opts.json));
   try {
-    session = await listen(listenOptionsOf(opts, version, signals.starting), printer);
+    session = await listen({ ...listenOptionsOf(opts, version, signals.starting), keys }, printer);
   } catch (err) {
     fail(err, printer);
   }
   signals.attach(session);
+  if (keys) listenToKeys(session, printer);
 }
 
 /** The root command: the listener, with its flags (declarative; the parsers are in options.ts). */

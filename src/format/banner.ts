@@ -1,6 +1,10 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { ReadyInfo } from './printer.js';
 
+/** The keys a terminal user can press while listening (cli/keys.ts acts on them): short for the banner, and in full. */
+export const KEYS = 'r replay last · o inspector · c clear · q quit · ? keys';
+export const KEYS_HELP = 'r replays the last event · o opens the inspector · c clears the screen · q quits (as ^C) · ? lists these';
+
 /** The lines shown once the listener is up: where it listens, the public URL and where to paste it, and so on. */
 export function banner(info: ReadyInfo, c: ChalkInstance = new Chalk({ level: 0 })): string {
   const label = (s: string): string => c.dim(s.padEnd(12));
@@ -26,6 +30,7 @@ export function banner(info: ReadyInfo, c: ChalkInstance = new Chalk({ level: 0 
   if (info.events?.length) rows.push(`  ${label('Events')}${info.events.join(', ')} ${c.dim('(others are stored, not shown or forwarded)')}`);
   if (info.inspectorUrl) rows.push(`  ${label('Inspector')}${info.inspectorUrl}`);
   rows.push(`  ${label('Store')}${info.store}`);
+  if (info.keys) rows.push(`  ${label('Keys')}${c.dim(KEYS)}`);
   rows.push(c.dim('Waiting for events… (Ctrl-C to stop)'));
   return rows.join('\n');
 }

@@ -16,6 +16,8 @@ export interface ReadyInfo {
   passthrough: boolean;
   events?: string[];
   tunnel: 'off' | 'opening' | 'open' | 'offline';
+  /** Single keys act while listening: the banner lists them. */
+  keys?: boolean;
   /** Targets typed as bare words (`webhook-listen 3000`): the banner says they are --forward-to. */
   shorthand?: string[];
   /** Events come through a relay channel (--relay): its URL is the public one. */

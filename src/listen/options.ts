@@ -43,6 +43,8 @@ export interface ListenOptions {
   relay?: { channel?: Channel; stallMs?: number };
   /** Off, or the inspector's port (the next free one unless asked for explicitly). */
   inspect: false | { port: number; explicit: boolean };
+  /** Single keys act while listening (stdin is a terminal, not --json): the banner lists them. */
+  keys?: boolean;
   /** The environment handed to --on-url commands. */
   env: NodeJS.ProcessEnv;
   /** Aborted when the user stops the listener while it starts: the start stops waiting for the tunnel. */
@@ -51,6 +53,9 @@ export interface ListenOptions {
 
 export interface ListenSession {
   readonly listenUrl: string;
+  readonly inspectorUrl?: string;
+  /** Sends the newest event again (the `r` key). */
+  replayLast(): Promise<void>;
   /** Stops accepting, lets deliveries in flight finish (up to a few seconds), flushes the store. Idempotent. */
   shutdown(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { bindListener, loopbackFor, selfTarget, token } from './bind.js';
 import { CleanupStack } from './cleanup.js';
 import { GroupCommit, StoreWrites } from './group-commit.js';
 import { Keeper } from './keeper.js';
+import { replayLast } from './actions.js';
 import { startRelay } from './relay-lines.js';
 import type { Channel } from '../relay/channel.js';
 import type { ListenOptions, ListenSession } from './options.js';
@@ -211,7 +212,7 @@ export async function listen(options: ListenOptions, printer: Printer): Promise<
   }
   p.queue.start();
   void probeTargets(options.targets, printer);
-  return session(listener.url, p, printer, cleanup);
+  return session(listener.url, p, printer, cleanup, options);
 }
 
 function readyInfo(options: ListenOptions): ReadyInfo {
@@ -228,13 +229,16 @@ function readyInfo(options: ListenOptions): ReadyInfo {
   if (channel) ready.relay = { channel: channel.url, ...(channel.kind ? { kind: channel.kind } : {}) };
   if (options.events?.length) ready.events = options.events;
   if (options.shorthand?.length) ready.shorthand = options.shorthand;
+  if (options.keys) ready.keys = true;
   return ready;
 }
 
-function session(listenUrl: string, p: Parts, printer: Printer, cleanup: CleanupStack): ListenSession {
+function session(listenUrl: string, p: Parts, printer: Printer, cleanup: CleanupStack, options: ListenOptions): ListenSession {
   let stopping: Promise<void> | undefined;
   return {
     listenUrl,
+    inspectorUrl: p.pipeline.inspector?.url,
+    replayLast: () => replayLast({ store: p.store, deliverer: p.deliverer, targets: options.targets, printer, inspector: p.pipeline.inspector }),
     shutdown() {
       stopping ??= (async () => {
         await cleanup.run((name, err) => printer.error(`while stopping (${name}): ${(err as Error).message}`, err));
