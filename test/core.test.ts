@@ -82,9 +82,9 @@ test('the human summary line shows channel, sender, content and conversation; NO
   assert.doesNotMatch(plain.stdout, /\x1b\[/, 'NO_COLOR: no escape codes at all');
   assert.match(
     plain.stdout,
-    /^\d\d:\d\d:\d\d {2}newMessage {2}WHATSAPP · Channel name {2}Message Sender: "Hello World!" {2}conv bf9d96d9 · in-queue$/m,
+    /^\d\d:\d\d:\d\d {2}#1 {2}newMessage {2}WHATSAPP · Channel name {2}Message Sender: "Hello World!" {2}conv bf9d96d9 · in-queue$/m,
   );
-  assert.match(plain.stdout, /^ {2}↳ 200 {2}POST http:\/\/127\.0\.0\.1:\d+\/my\/webhook\/url {2}\d+ ms {2}ev [0-9a-z]{12}$/m, "the delivery line names its event");
+  assert.match(plain.stdout, /^ {2}↳ 200 {2}POST http:\/\/127\.0\.0\.1:\d+\/my\/webhook\/url {2}\d+ ms {2}ev #1$/m, "the delivery line names its event as the event line does");
   assert.match(coloured.stdout, /\x1b\[/, 'FORCE_COLOR alone colours');
 });
 

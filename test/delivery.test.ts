@@ -84,7 +84,7 @@ test('the terminal shows the first line of a 4xx/5xx answer under the delivery l
   await postJson(m[1]!, seedBytes());
   await cli.waitForOutput(/↳ 422/);
   await cli.waitForOutput(/second line/);
-  assert.match(cli.stdout, /↳ 422 {2}POST .* ev [0-9a-z]{12}\n {4}│ \{"error":"missing field ␛\[31mconversation_id␛\[0m"\}\n/);
+  assert.match(cli.stdout, /↳ 422 {2}POST .* ev #\d+\n {4}│ \{"error":"missing field ␛\[31mconversation_id␛\[0m"\}\n/);
   assert.match(cli.stdout, / {4}content-type: application\/json\n/, '-v shows the answer headers');
   assert.doesNotMatch(cli.stdout, /\x1b/, 'no escape reaches the terminal');
 });
@@ -136,31 +136,33 @@ test('pending, retry and cancel from another terminal act on a running listener 
   const app = await pickyApp(t, (r) => (seqOf(r) === 7 ? 500 : undefined));
   const wl = await startListening(['-f', app.url, '--retry-delay', '30s']);
   t.after(() => wl.cleanup());
-  const id = JSON.parse((await postJson(wl.url, numberedEvent(7))).text).id as string;
+  await postJson(wl.url, numberedEvent(7));
   await postJson(wl.url, numberedEvent(8));
   await app.waitForCount(2);
 
   const pending = await run(['pending', '--store', wl.store, '--no-color']);
   assert.equal(pending.code, 0, pending.stderr);
-  assert.match(pending.stdout, new RegExp(`^${id.slice(0, 12)}  → ${app.url}  1 attempt, last 500, next try \\d\\d:\\d\\d:\\d\\d`, 'm'));
+  assert.match(pending.stdout, new RegExp(`^#\\d+  → ${app.url}  1 attempt, last 500, next try \\d\\d:\\d\\d:\\d\\d`, 'm'));
   assert.equal(pending.stdout.trim().split('\n').length, 1, 'only the event still owed');
 
   const asked = Date.now();
-  const retry = await run(['retry', id.slice(0, 14), '--store', wl.store]);
+  // The short form every view shows: `#N`, typed after one glance (issue 27, item 3).
+  const ref = /^(#\d+)/m.exec(pending.stdout)![1]!;
+  const retry = await run(['retry', ref, '--store', wl.store]);
   assert.equal(retry.code, 0, retry.stderr);
   assert.match(retry.stderr, /asked the running listener to try 1 now/);
   await app.waitForCount(3, 5_000);
   assert.ok(Date.now() - asked < 5_000, 'tried at once, not after the 30 s backoff');
   await wl.cli.waitForOutput(/retrying now: /, 5_000, 'stderr');
 
-  const cancel = await run(['cancel', id, '--store', wl.store]);
+  const cancel = await run(['cancel', ref.slice(1), '--store', wl.store]);
   assert.equal(cancel.code, 0, cancel.stderr);
   assert.match(cancel.stderr, /cancelled 1 delivery/);
   await wl.cli.waitForOutput(/cancelled: /, 5_000, 'stderr');
   const none = await run(['pending', '--store', wl.store]);
   assert.match(none.stderr, /nothing is waiting/);
   const listed = await run(['events', '--store', wl.store, '--no-color']);
-  assert.match(listed.stdout, new RegExp(`${id.slice(0, 10)}.*→ CANCELLED`));
+  assert.match(listed.stdout, /^#\d+ .*→ CANCELLED/m);
   assert.equal((await run(['cancel', '--store', wl.store])).code, 2, 'cancel needs ids or --all');
 });
 

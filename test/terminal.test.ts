@@ -67,7 +67,7 @@ for (const columns of [80, 100, 160])
       return l.filter((x) => x.includes('↳')).length >= 9 ? l : undefined;
     }, 'nine delivery lines');
     for (const line of lines) assert.ok(displayWidth(line) <= columns, `${displayWidth(line)} > ${columns}: ${line}`);
-    const platform = lines.filter((l) => /^\d\d:\d\d:\d\d {2}newMessage/.test(l));
+    const platform = lines.filter((l) => /^\d\d:\d\d:\d\d {2}#\d+ {2}newMessage/.test(l));
     assert.equal(platform.length, 6, lines.join('\n'));
     for (const l of platform) assert.match(l, /(Chidi Okafor|Ada \(Support\) \(agent\)): .{20,}/, `the message in: ${l}`);
     assert.ok(lines.some((l) => /retry 1 in/.test(l)), 'the retry line');
@@ -79,7 +79,7 @@ test('a resized terminal: the next line follows the new width', { skip: !hasTmux
   const port = await freePort();
   const pane = await inTmux(t, 80, ['--no-tunnel', '--no-inspect', '--no-color', '--port', String(port), '--store', dir]);
   const url = `http://127.0.0.1:${port}`;
-  const long = (n: number): string => JSON.stringify({ event: 'note', n, text: `${'a long line of text '.repeat(12)}end` });
+  const long = (n: number): string => JSON.stringify({ n, event: 'note', text: `${'a long line of text '.repeat(12)}end` });
   await postJson(url, long(1));
   const first = await waitFor(() => pane.lines().find((l) => l.includes('"n":1')), 'the first line');
   assert.ok(displayWidth(first) <= 80 && displayWidth(first) > 70, first);

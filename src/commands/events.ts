@@ -4,7 +4,7 @@ import { eventRecord } from '../format/json.js';
 import { recordLine } from '../format/json-text.js';
 import { createHistoryView } from '../format/history-view.js';
 import type { EventRow } from '../store/index.js';
-import { openHistory, readWhole, shortIds } from './history.js';
+import { openHistory, readWhole } from './history.js';
 import { RunError } from '../core/errors.js';
 import { type CommandIO, writeLine } from './io.js';
 
@@ -34,12 +34,11 @@ export async function listEvents(options: EventsOptions, io: CommandIO): Promise
     }
     const view = createHistoryView(io);
     let shown = 0;
-    let previous: string | undefined;
     while (page.length > 0) {
       shown += page.length;
-      // The next page before this one is printed: a short id is unique against its neighbours on both sides.
       const next = page.length === PAGE ? read(page.at(-1)!.id, wanted - shown) : [];
-      const short = io.json ? undefined : shortIds([...page.map((e) => e.id), ...(previous ? [previous] : []), ...(next[0] ? [next[0].id] : [])]);
+      // `#1234`, as the live lines and `pending` show it and `show`/`replay` take it; aligned on the widest.
+      const refWidth = `#${Math.max(...page.map((e) => e.seq))}`.length;
       for (const row of page) {
         if (io.json) {
           // The whole record, body included: read only for the events listed.
@@ -49,9 +48,8 @@ export async function listEvents(options: EventsOptions, io: CommandIO): Promise
           const stored = JSON.parse(row.summary) as Summary;
           if (stored.signature) summary.signature = stored.signature;
           await writeLine(io, recordLine({ ...eventRecord(event, summary, decoded), deliveries: row.deliveries }) + '\n');
-        } else await writeLine(io, view.listLine(short!.get(row.id)!, row, JSON.parse(row.summary) as Summary, row.deliveries) + '\n');
+        } else await writeLine(io, view.listLine(`#${row.seq}`.padEnd(refWidth), row, JSON.parse(row.summary) as Summary, row.deliveries) + '\n');
       }
-      previous = page.at(-1)!.id;
       page = next;
     }
     if (!io.json && options.limit > 0 && shown === options.limit) {

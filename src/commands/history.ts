@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { WebhookEvent } from '../core/event.js';
+import { type WebhookEvent, refSeq } from '../core/event.js';
 import { RunError } from '../core/errors.js';
 import { describeEvent } from '../format/describe.js';
 import { type EventRow, type StoreHandle, openStore } from '../store/index.js';
@@ -28,7 +28,8 @@ export function openHistory(dir: string, warn: (message: string) => void): Store
 export function pickEvents(store: StoreHandle, ids: string[]): EventRow[] {
   return ids.map((id) => {
     const found = store.find(id, 4);
-    if (found.length === 0) throw new RunError(`no event with an id starting "${id}" — list them with: webhook-listen events`);
+    if (found.length === 0)
+      throw new RunError(`${refSeq(id) !== undefined ? `no event ${id.startsWith('#') ? id : `#${id}`}` : `no event with an id starting "${id}"`} in this store — list them with: webhook-listen events`);
     if (found.length > 1)
       throw new RunError(
         `"${id}" matches ${found.length > 3 ? 'several' : found.length} events (${found
@@ -47,18 +48,3 @@ export function readWhole(store: StoreHandle, id: string): WebhookEvent {
   return event;
 }
 
-/** The shortest prefix (at least `min` chars) that tells each id apart from its neighbours. */
-export function shortIds(ids: string[], min = 10): Map<string, string> {
-  const sorted = [...ids].sort();
-  const out = new Map<string, string>();
-  const common = (a = '', b = ''): number => {
-    let i = 0;
-    while (i < a.length && a[i] === b[i]) i++;
-    return i;
-  };
-  sorted.forEach((id, i) => {
-    const n = Math.max(common(id, sorted[i - 1]), common(id, sorted[i + 1])) + 1;
-    out.set(id, id.slice(0, Math.max(min, n)));
-  });
-  return out;
-}

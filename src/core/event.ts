@@ -23,6 +23,8 @@ export interface WebhookEvent {
   rejected?: 'too-large' | 'filtered' | 'aborted' | 'too-slow' | 'loop';
   /** Came through a webhook relay's channel (--relay), not to the listener: which relay, and how it passed it on. */
   via?: RelayVia;
+  /** The store's number for it, once stored: `#1234` in every view (typed after one glance, unique in its store). */
+  seq?: number;
 }
 
 export interface RelayVia {
@@ -35,6 +37,15 @@ export interface RelayVia {
   deliveryId?: string;
   /** The relay passed the parsed body only (smee.io): the bytes are JSON.stringify's, and body signatures fail. */
   reserialised: boolean;
+}
+
+/** How a person refers to a stored event: `#1234` (its seq), or the start of its id before it is stored. */
+export const shortRef = (e: { id: string; seq?: number }): string => (e.seq !== undefined ? `#${e.seq}` : e.id.slice(0, 12));
+
+/** `#1234` or `1234` (no leading 0): an event's number in its store, not the start of an id. */
+export function refSeq(text: string): number | undefined {
+  const m = /^#?([1-9]\d{0,15})$/.exec(text.trim());
+  return m ? Number(m[1]) : undefined;
 }
 
 /** Splits a request-target into path and query without throwing on odd input. */
@@ -66,6 +77,7 @@ export function toStored(e: WebhookEvent): StoredEvent {
   };
   if (e.rejected) stored.rejected = e.rejected;
   if (e.via) stored.via = e.via;
+  if (e.seq !== undefined) stored.seq = e.seq;
   stored.bodyBase64 = e.body.toString('base64');
   return stored;
 }

@@ -39,12 +39,12 @@ export function createHistoryView(options: ViewOptions) {
       const pieces = fitPieces(summaryPieces(summary), Math.max(10, width - fixed - 2 - tail.width));
       return `${c.yellow(shortId)}  ${c.dim(day)} ${joinPieces(pieces, paint)}  ${tail.line}`;
     },
-    pendingLine(r: { eventId: string; target: string; attempts: number; nextAt?: number; lastError?: string; held: boolean }, summary: Summary): string {
+    pendingLine(r: { eventId: string; eventSeq: number; target: string; attempts: number; nextAt?: number; lastError?: string; held: boolean }, summary: Summary): string {
       const next = r.nextAt ? `next try ${formatClock(new Date(r.nextAt).toISOString())}` : r.held ? 'waiting its turn' : 'no listener holds it';
       const info = `${r.attempts} ${r.attempts === 1 ? 'attempt' : 'attempts'}${r.lastError ? `, last ${r.lastError}` : ''}, ${next}`;
       const head = fitLine(
         [
-          { text: r.eventId.slice(0, 12), paint: c.yellow },
+          { text: `#${r.eventSeq}`, paint: c.yellow },
           { text: '→', paint: c.dim },
           { text: r.target, min: 16, sep: ' ' },
           { text: info, paint: c.dim, min: 14 },
@@ -57,7 +57,7 @@ export function createHistoryView(options: ViewOptions) {
     detail(event: WebhookEvent, summary: Summary, decoded: DecodedBody, deliveries: DeliveryResult[], withHeaders: boolean): string {
       const rows = [
         joinPieces(fitPieces(summaryPieces(summary), width), paint),
-        `${c.dim('id')}        ${event.id}`,
+        `${c.dim('id')}        ${event.seq !== undefined ? `${c.yellow(`#${event.seq}`)}  ` : ''}${event.id}`,
         `${c.dim('received')}  ${event.receivedAt} from ${event.remoteAddress || 'unknown'}`,
         ...(event.via ? [`${c.dim('via')}       ${viaText(event.via)}`] : []),
         `${c.dim('request')}   ${event.method} ${neutralise(event.url)}  ${c.dim(`${formatSize(event.size)}, ${summary.kind}${decoded.encoding ? ` (${decoded.encoding})` : ''}`)}`,

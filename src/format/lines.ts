@@ -17,6 +17,8 @@ export function paintFor(c: ChalkInstance): (p: Piece) => string {
     switch (p.role) {
       case 'time':
         return c.dim(p.text);
+      case 'ref':
+        return c.yellow(p.text);
       case 'name':
         return c.bold.cyan(p.text);
       case 'channel':
@@ -66,9 +68,9 @@ function answerLine(r: DeliveryResult, width: number): string | undefined {
 }
 
 /** One delivery attempt: its outcome, the event it is for, and for a 4xx/5xx the first line of the app's answer. */
-export function deliveryLine(r: DeliveryResult, c: ChalkInstance, width = NOT_A_TTY_WIDTH, verbose = false): string {
+export function deliveryLine(r: DeliveryResult, c: ChalkInstance, width = NOT_A_TTY_WIDTH, verbose = false, ref = r.eventId.slice(0, 12)): string {
   const lines: string[] = [];
-  const ev: Part = { text: `ev ${r.eventId.slice(0, 12)}`, paint: c.dim };
+  const ev: Part = { text: `ev ${ref}`, paint: c.dim };
   if (r.retryInMs !== undefined && !r.final) {
     const why = r.error ?? String(r.status);
     const secs = r.retryInMs >= 1000 ? `${Math.round(r.retryInMs / 1000)} s` : `${r.retryInMs} ms`;

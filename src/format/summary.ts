@@ -135,7 +135,7 @@ function mediaLabel(type: string): string {
 }
 
 /** The summary's pieces in display order, each tagged with its role so a view can style it. */
-export type Piece = { role: 'time' | 'name' | 'channel' | 'sender' | 'agent' | 'content' | 'context' | 'request' | 'kind' | 'preview' | 'note' | 'sig-ok' | 'sig-bad'; text: string };
+export type Piece = { role: 'time' | 'ref' | 'name' | 'channel' | 'sender' | 'agent' | 'content' | 'context' | 'request' | 'kind' | 'preview' | 'note' | 'sig-ok' | 'sig-bad'; text: string };
 
 /**
  * Where a summary keeps its pieces and plain text once made (the store's search text, the printed line and the

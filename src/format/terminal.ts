@@ -1,6 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { DecodedBody } from '../core/body.js';
-import type { WebhookEvent } from '../core/event.js';
+import { type WebhookEvent, shortRef } from '../core/event.js';
 import { banner } from './banner.js';
 import { NOT_A_TTY_WIDTH, deliveryLine, paintFor, prettyBody } from './lines.js';
 import { coalesced } from './output.js';
@@ -101,13 +101,18 @@ export function createTerminalPrinter(options: TerminalOptions): Printer {
   return {
     ready: (info: ReadyInfo) => line(options.out, banner(info, c)),
     event(event, summary: Summary, decoded) {
-      const plain = summaryText(summary);
-      // Without colour, a plain line that fits is the summary's own text.
+      // The event's number in the store after its time: what `show #12` or `replay #12` takes.
+      const ref = event.seq !== undefined ? `#${event.seq}` : undefined;
+      const text = summaryText(summary);
+      const plain = ref ? `${summary.time}  ${ref}${text.slice(summary.time.length)}` : text;
+      const pieces = summaryPieces(summary);
       const width = columns();
-      line(options.out, options.colorLevel === 0 && fits(plain, width) ? plain : joinPieces(fitPieces(summaryPieces(summary), width, plain), paint));
+      // Without colour, a plain line that fits is printed as it is.
+      if (options.colorLevel === 0 && fits(plain, width)) line(options.out, plain);
+      else line(options.out, joinPieces(fitPieces(ref ? [pieces[0]!, { role: 'ref', text: ref }, ...pieces.slice(1)] : pieces, width, plain), paint));
       if (options.verbose) line(options.out, verboseLines(event, decoded, c));
     },
-    delivery: (result) => line(options.out, deliveryLine(result, c, columns(), options.verbose)),
+    delivery: (result, event) => line(options.out, deliveryLine(result, c, columns(), options.verbose, shortRef(event))),
     ignored(info) {
       const what = info.status === 404 ? 'ignored' : 'refused';
       // A request node could not read has no method or URL to show ('?').

@@ -23,12 +23,14 @@ export function replayRequestProblem(r: unknown): string | undefined {
   return undefined;
 }
 
-type ListedEvent = Pick<WebhookEvent, 'id' | 'receivedAt' | 'name' | 'method' | 'path' | 'size' | 'targets' | 'rejected'>;
+type ListedEvent = Pick<WebhookEvent, 'id' | 'receivedAt' | 'name' | 'method' | 'path' | 'size' | 'targets' | 'rejected'> & { seq?: number };
 
 /** One row of the list: the summary as pieces for styling, and the delivery status. */
 export function listItem(event: ListedEvent, summary: Summary, deliveries: DeliveryResult[]): Record<string, unknown> {
   return {
     id: event.id,
+    // `#1234`: what the terminal shows and `show` / `replay` take.
+    seq: event.seq ?? null,
     receivedAt: event.receivedAt,
     name: event.name,
     method: event.method,

@@ -1,4 +1,4 @@
-import type { DeliveryResult, EventDescription, WebhookEvent } from '../core/event.js';
+import { type DeliveryResult, type EventDescription, type WebhookEvent, refSeq } from '../core/event.js';
 import { searchKey } from '../core/search.js';
 import { deliveryColumn, headersColumn, targetsColumn } from './codec.js';
 import type { Connection } from './connection.js';
@@ -85,6 +85,7 @@ export function rowToEvent(r: StoredRow): WebhookEvent {
     remoteAddress: r.remote_address,
     name: r.name,
     targets: targetsColumn.decode(r.targets),
+    seq: r.seq,
   };
   if (r.rejected) event.rejected = r.rejected as WebhookEvent['rejected'];
   if (r.via_relay && r.via_channel) {
@@ -114,6 +115,8 @@ export function countEvents(c: Connection, query: Omit<ListQuery, 'limit' | 'bef
 
 /** By id prefix, like git: an exact id wins; at most `max` rows. */
 export function findEvents(c: Connection, prefix: string, max: number): EventRow[] {
+  const seq = refSeq(prefix);
+  if (seq !== undefined) return withDeliveries(c, c.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE seq = ?`).all(seq) as unknown as EventRowRaw[]);
   const p = prefix.toLowerCase();
   const exact = c.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE id = ?`).all(p) as unknown as EventRowRaw[];
   if (exact.length) return withDeliveries(c, exact);

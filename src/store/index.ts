@@ -211,6 +211,7 @@ class Store implements StoreHandle {
   /** One event, its search text, and a pending row per target (claimed by this handle when `claim`). */
   #insert(event: WebhookEvent, description: EventDescription, claim: boolean): void {
     const seq = insertEvent(this.#c, event, description);
+    event.seq = Number(seq);
     if (claim && event.targets.length > 0) this.#claims.holdOnce();
     for (const target of event.targets) this.#c.s.insertPending.run(event.id, target, seq, claim ? this.#claims.instance : null);
   }

@@ -24,6 +24,7 @@ function row(item) {
     'li',
     { 'data-id': item.id, class: item.id === state.selected ? 'selected' : '', title: item.text, onclick: () => select(item.id) },
     el('span', { class: 'time' }, when(item.receivedAt)),
+    el('span', { class: 'ref', 'data-role': 'ref' }, item.seq ? `#${item.seq}` : ''),
     el('span', { class: 'line' }, pieceNodes(lineOrder(item.pieces))),
     el('span', { class: statusClass(item.status), 'data-role': 'status' }, item.status),
   );
