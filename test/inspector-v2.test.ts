@@ -328,3 +328,65 @@ test("a replay is an attempt of its own: the event keeps its status, replays are
   await page.locator('[data-role="sent"] summary').click();
   assert.match((await page.locator('[data-role="sent"] pre').textContent()) ?? '', /"edited": true/);
 });
+
+test('the empty inspector says where to send: the listener URL with a copy button, and a sample cURL that works', { skip: noBrowser }, async (t) => {
+  // Issue 27, item 11: it told the user to send events but not where.
+  const { app, wl, inspector } = await setup(t);
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(10_000);
+  await page.goto(inspector);
+  await page.locator('[data-role="urls"]', { hasText: wl.url }).waitFor();
+  assert.ok((await page.locator('#empty [data-role="copy"]').count()) >= 2, 'a copy button for the URL and for the cURL');
+  const curl = (await page.locator('[data-role="sample-curl"]').textContent())!;
+  assert.match(curl, new RegExp(`^curl -X POST '${wl.url}'`));
+  await promisify(execFile)('bash', ['-c', curl], { timeout: 10_000 });
+  const [got] = await app.waitForCount(1);
+  assert.equal(JSON.parse(got!.body.toString()).event, 'newMessage');
+  await page.locator('#events li').first().waitFor();
+  assert.ok(await page.locator('#empty').isHidden(), 'gone once an event is there');
+});
+
+test('at 1280×800 an open event gets the room: hex rows whole, header names whole, the heading two lines at most', { skip: noBrowser }, async (t) => {
+  // Issue 27, item 10: the request column was ~350 px: the hex view hid bytes 11–16 and the ASCII, header names broke
+  // mid-word (content-leng/th), and a big JSON summary became a six-line bold heading.
+  const { wl, inspector } = await setup(t);
+  const binary = idOf(await send(wl.url, { body: Buffer.from([...Array(200).keys()]), headers: { 'content-type': 'application/octet-stream', 'x-a-rather-long-header-name-from-a-provider': 'v'.repeat(300) } }));
+  const big = idOf(await postJson(wl.url, JSON.stringify({ event: 'report', text: 'word '.repeat(400) })));
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(10_000);
+  await page.goto(inspector);
+  await page.locator(`#events li[data-id="${binary}"]`).click();
+  await page.locator('[data-role="hex"] pre', { hasText: '00000000' }).waitFor();
+  const layout = await page.evaluate(() => {
+    const pre = document.querySelector('[data-role="hex"] pre')!;
+    // Lines each header name's text takes (its value, beside it, may wrap).
+    const keys = Array.from(document.querySelectorAll('td.k')).map((td) => {
+      const range = document.createRange();
+      range.selectNodeContents(td);
+      return range.getClientRects().length;
+    });
+    return {
+      detail: document.querySelector('.detail-wrap')!.getBoundingClientRect().width,
+      hexHidden: pre.scrollWidth - pre.clientWidth,
+      firstRow: pre.textContent!.split('\n')[0]!,
+      tallestKey: Math.max(...keys),
+      count: document.querySelector('#count')!.getBoundingClientRect().height,
+    };
+  });
+  assert.ok(layout.detail >= 850, `the detail is ${layout.detail} px wide`);
+  assert.ok(layout.hexHidden <= 0, `${layout.hexHidden} px of the hex view hidden`);
+  assert.match(layout.firstRow, /^00000000 {2}00 01 02 03 04 05 06 07/);
+  assert.equal(layout.tallestKey, 1, 'every header name on one line');
+  assert.ok(layout.count <= 24, 'the event count on one line');
+  await page.locator(`#events li[data-id="${big}"]`).click();
+  await page.locator('#detail h2', { hasText: 'report' }).waitFor();
+  const heading = await page.evaluate(() => {
+    const h2 = document.querySelector('#detail h2') as HTMLElement;
+    return { height: h2.getBoundingClientRect().height, line: parseFloat(getComputedStyle(h2).lineHeight) || 20 };
+  });
+  assert.ok(heading.height <= heading.line * 2 + 2, `the heading is ${heading.height} px (${heading.line} px lines)`);
+});

@@ -23,6 +23,7 @@ const STATIC: Record<string, string> = {
   'app.css': 'text/css; charset=utf-8',
   'dom.js': 'text/javascript; charset=utf-8',
   'detail.js': 'text/javascript; charset=utf-8',
+  'empty.js': 'text/javascript; charset=utf-8',
 };
 const EVENT_PATH = new RegExp(`^${PREFIX}/api/events/([0-9a-z]+)(/raw|/body|/text|/replay|/retry|/cancel)?$`);
 

@@ -1,6 +1,7 @@
 // The inspector page: the list, live updates, the detail and its actions.
 import { API, $, el, formatBytes, pieceNodes, state, statusClass, toast, when } from './dom.js';
 import { bodyText, bodyView, responsePane } from './detail.js';
+import { emptyState } from './empty.js';
 
 // ---- the list: one dense line per event; filtering and paging happen in the store ----
 
@@ -40,7 +41,8 @@ function renderList() {
 function renderCount() {
   const filtered = filters().name || filters().q;
   $('#empty').hidden = state.events.length > 0;
-  $('#empty').textContent = filtered ? 'No event matches the filter.' : $('#empty').dataset.text;
+  if (filtered) $('#empty').textContent = 'No event matches the filter.';
+  else if (state.events.length === 0) $('#empty').replaceChildren(...emptyState(state.config, state.tunnel).filter(Boolean));
   $('#more').hidden = !state.next;
   $('#count').textContent = `${state.events.length < state.total ? `${state.events.length} of ` : ''}${state.total} events`;
 }
@@ -278,6 +280,8 @@ async function select(id, keepView) {
 const TUNNEL_WORDS = { open: 'public', opening: 'opening a tunnel…', reconnecting: 'tunnel reconnecting…', 'local-only': 'local only — no tunnel yet', off: 'no tunnel (local only)' };
 
 function renderTunnel(status) {
+  state.tunnel = status;
+  if (state.events.length === 0) renderCount();
   const box = $('#tunnel');
   box.dataset.state = status.state;
   box.title = status.reason ? `tunnel: ${status.reason}` : 'the public tunnel';
@@ -335,7 +339,14 @@ function connect() {
 }
 
 function start() {
-  $('#empty').dataset.text = $('#empty').textContent;
+  fetch(`${API}/config`)
+    .then((r) => r.json())
+    .then((config) => {
+      state.config = config;
+      if (config.tunnel) return renderTunnel(config.tunnel);
+      renderCount();
+    })
+    .catch(() => undefined);
   let typing;
   $('#filter-name').addEventListener('change', () => load());
   $('#filter-text').addEventListener('input', () => {

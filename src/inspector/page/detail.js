@@ -73,16 +73,20 @@ export async function bodyText(d) {
   return state.body;
 }
 
-function hexView(bytes, offset) {
+/** Rows of 16 bytes, or 8 when the column cannot show 16 with their ASCII beside them. */
+function hexView(bytes, offset, perRow = 16) {
   const lines = [];
-  for (let i = 0; i < bytes.length; i += 16) {
-    const chunk = bytes.subarray(i, i + 16);
+  for (let i = 0; i < bytes.length; i += perRow) {
+    const chunk = bytes.subarray(i, i + perRow);
     const hex = [...chunk].map((b) => b.toString(16).padStart(2, '0')).join(' ');
     const ascii = [...chunk].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
-    lines.push(`${(offset + i).toString(16).padStart(8, '0')}  ${hex.padEnd(47)}  ${ascii}`);
+    lines.push(`${(offset + i).toString(16).padStart(8, '0')}  ${hex.padEnd(perRow * 3 - 1)}  ${ascii}`);
   }
   return lines.join('\n');
 }
+
+/** Bytes per hex row that fit the column: a row is 12 + 4 columns a byte; a character of the 12 px font is ~7.3 px. */
+const bytesPerRow = (pre) => (!pre.clientWidth || pre.clientWidth / 7.3 >= 12 + 16 * 4 ? 16 : 8);
 
 function binaryView(d) {
   const box = el('div', { 'data-role': 'hex' });
@@ -91,9 +95,10 @@ function binaryView(d) {
   box.append(pre);
   let bytes;
   let shown = 0;
+  let perRow;
   const step = () => {
     const next = bytes.subarray(shown, shown + HEX_STEP);
-    pre.textContent = (shown ? pre.textContent + '\n' : '') + hexView(next, shown);
+    pre.textContent = (shown ? pre.textContent + '\n' : '') + hexView(next, shown, perRow ??= bytesPerRow(pre));
     shown += next.length;
     if (shown < bytes.length) {
       more.textContent = `show more (${formatBytes(bytes.length - shown)} left)`;
