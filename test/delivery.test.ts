@@ -514,3 +514,32 @@ test('messages that point the right way: https:// to a plain-HTTP app is said an
   assert.equal(explicit.code, 1);
   assert.match(explicit.stderr, /already in use — pick another with --port/);
 });
+
+test('deliveries after a pause near the app\'s keep-alive timeout reuse a few connections, not one each', { timeout: 60_000 }, async (t) => {
+  // Issue 28: undici 7.30's Agent dropped a pool when its last connection closed, and that pool's late disconnect
+  // deleted the newer pool for the same origin: after a 3 s pause every delivery built a pool and a TCP connection
+  // (up to one connection per delivery here before). Back to back, as a backlog drains.
+  const app = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('ok'));
+  });
+  let connections = 0;
+  app.on('connection', () => connections++);
+  await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+  t.after(() => app.close());
+  const target = `http://127.0.0.1:${(app.address() as AddressInfo).port}/hook`;
+  const deliverer = createDeliverer({ timeoutMs: 10_000 });
+  t.after(() => deliverer.close());
+  const event = (i: number) => ({ id: `01m9${String(i).padStart(22, '0')}`, receivedAt: '', method: 'POST', url: '/', path: '/', query: '', headers: [['content-type', 'application/json']] as [string, string][], body: numberedEvent(i), size: 0, remoteAddress: '', name: null, targets: [target] });
+  const burst = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) assert.equal((await deliverer.deliver(event(i), target, 1)).result.status, 200);
+  };
+  await burst(20);
+  // The pauses are the scenario: node's server keeps an idle connection 5 s, the deliverer its own 4 s. Whether a
+  // pool's last connection closes inside a burst is a matter of milliseconds: three pauses around it.
+  for (const pause of [3_000, 3_600, 4_200]) {
+    await sleep(pause);
+    await burst(100);
+  }
+  assert.ok(connections <= 10, `${connections} connections for 320 deliveries`);
+});

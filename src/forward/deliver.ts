@@ -5,6 +5,7 @@ import { withoutPartialUtf8 } from '../core/text.js';
 import { connectTimeoutMs, describeError } from './errors.js';
 import { forwardHeaders } from './headers.js';
 import { type Answer, type HttpClient, loadHttpClient, send } from './http-client.js';
+import { Pools } from './pools.js';
 
 export interface ForwardResponse {
   status: number;
@@ -88,7 +89,7 @@ function failed(base: Base, url: string, err: unknown, client: HttpClient, timeo
 }
 
 export function createDeliverer(options: DelivererOptions): Deliverer {
-  let agent: InstanceType<HttpClient['Agent']> | undefined;
+  let agent: Pools | undefined;
   let closing: Promise<void> | undefined;
   return {
     warm() {
@@ -97,11 +98,14 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     async deliver(event, target, attempt, opts = {}) {
       // No await once loaded, so the request is dispatched before deliver() returns (passthrough overlaps on it).
       const client = undiciLoaded ?? (await loadUndici());
-      agent ??= new client.Agent({
-        keepAliveTimeout: 4_000,
-        connections: 16,
-        connect: { timeout: connectTimeoutMs(options.timeoutMs), ...(options.insecure ? { rejectUnauthorized: false } : {}) },
-      });
+      agent ??= new Pools(
+        (origin) =>
+          new client.Pool(origin, {
+            keepAliveTimeout: 4_000,
+            connections: 16,
+            connect: { timeout: connectTimeoutMs(options.timeoutMs), ...(options.insecure ? { rejectUnauthorized: false } : {}) },
+          }),
+      );
       const started = performance.now();
       const base: Base = { eventId: event.id, target, method: event.method, attempt, ...(opts.replay ? { replay: true } : {}) };
       let url = target;
@@ -123,7 +127,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     },
     close() {
       // destroy(), not close(): close() waits for requests in flight, up to --forward-timeout (30 s by default).
-      closing ??= agent ? agent.destroy().catch(() => undefined) : Promise.resolve();
+      closing ??= agent ? agent.destroy() : Promise.resolve();
       return closing;
     },
   };

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { Agent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { RESPONSE_KEEP } from '../core/event.js';
 import { ANSWER_TIMEOUT } from './errors.js';
 
@@ -24,7 +24,7 @@ export interface SendOptions {
 
 /** The parts of undici a delivery uses. */
 export interface HttpClient {
-  Agent: typeof import('undici').Agent;
+  Pool: typeof import('undici').Pool;
   errors: typeof import('undici').errors;
   /** The request's origin and path, or undici's InvalidArgumentError for a URL it cannot send to. */
   parseURL(url: string): URL;
@@ -107,7 +107,7 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
  * wraps every answer in a Readable stream and an async resource (BENCHMARKS.md, forwarding). Rejects with undici's
  * error, or one whose code is ANSWER_TIMEOUT when the answer came but did not end in time.
  */
-export function send(client: HttpClient, agent: Agent, url: string, o: SendOptions): Promise<Answer> {
+export function send(client: HttpClient, agent: Pick<Dispatcher, 'dispatch'>, url: string, o: SendOptions): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const u = client.parseURL(url);
     agent.dispatch(
@@ -135,19 +135,19 @@ export function send(client: HttpClient, agent: Agent, url: string, o: SendOptio
 export async function loadHttpClient(): Promise<HttpClient & { slim: boolean }> {
   try {
     const load = createRequire(import.meta.url);
-    const Agent = load('undici/lib/dispatcher/agent.js') as HttpClient['Agent'];
+    const Pool = load('undici/lib/dispatcher/pool.js') as HttpClient['Pool'];
     const errors = load('undici/lib/core/errors.js') as HttpClient['errors'];
     const { parseURL } = load('undici/lib/core/util.js') as { parseURL(url: string): URL };
-    if (typeof Agent !== 'function' || typeof Agent.prototype.dispatch !== 'function' || typeof errors.InvalidArgumentError !== 'function' || typeof parseURL !== 'function')
+    if (typeof Pool !== 'function' || typeof Pool.prototype.dispatch !== 'function' || typeof errors.InvalidArgumentError !== 'function' || typeof parseURL !== 'function')
       throw new Error('undici changed its layout');
-    return { Agent, errors, parseURL, slim: true };
+    return { Pool, errors, parseURL, slim: true };
   } catch {
-    const { Agent, errors } = await import('undici');
+    const { Pool, errors } = await import('undici');
     const parseURL = (url: string): URL => {
       const u = new URL(url);
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new errors.InvalidArgumentError('Invalid URL protocol: the URL must start with `http:` or `https:`.');
       return u;
     };
-    return { Agent, errors, parseURL, slim: false };
+    return { Pool, errors, parseURL, slim: false };
   }
 }
