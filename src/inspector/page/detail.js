@@ -244,12 +244,14 @@ function answerNode(response, tone) {
 export function responsePane(d) {
   if (!d.deliveries.length)
     return el('p', { class: 'muted', 'data-role': 'deliveries' }, d.targets.length ? 'pending…' : 'not forwarded (no --forward-to)');
-  const later = (i) => d.deliveries.slice(i + 1).some((x) => x.target === d.deliveries[i].target && !x.replay);
+  // In the order they happened: a replay is written at once, the attempt before it maybe a commit later.
+  const all = [...d.deliveries].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  const later = (i) => all.slice(i + 1).some((x) => x.target === all[i].target && !x.replay);
   let replays = 0;
   return el(
     'div',
     { 'data-role': 'deliveries' },
-    d.deliveries.map((r, i) => attemptCard(r, later(i), r.replay ? ++replays : 0)).reverse(),
+    all.map((r, i) => attemptCard(r, later(i), r.replay ? ++replays : 0)).reverse(),
   );
 }
 
