@@ -22,6 +22,16 @@ async function setup(t: import('node:test').TestContext, args: string[] = []) {
   return { app, wl, inspector, api };
 }
 
+/** Debian's Chromium on the inspector at 1280×800 (closed after the test). */
+async function openPage(t: import('node:test').TestContext, inspector: string, timeout = 10_000) {
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(timeout);
+  await page.goto(inspector);
+  return page;
+}
+
 const idOf = (reply: { text: string }): string => (JSON.parse(reply.text) as { id: string }).id;
 
 test('Copy as cURL is paste-safe: printable ASCII only, and run in a real shell it sends the same bytes, hostile bodies included', async (t) => {
@@ -72,11 +82,7 @@ test('inspector v2 in a browser: dense list, request and response side by side, 
   for (let i = 0; i < 40; i++) await postJson(wl.url, JSON.stringify({ event: 'newMessage', seq: i, message: { content: `message ${i} ${'long text '.repeat(20)}` } }));
   const failing = idOf(await postJson(wl.url, JSON.stringify({ event: 'fail', url: `https://example.com/${'x'.repeat(400)}` })));
   await app.waitForCount(41);
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(10_000);
-  await page.goto(inspector);
+  const page = await openPage(t, inspector);
   await page.waitForFunction(() => document.querySelectorAll('#events li').length === 41);
   const visible = await page.evaluate(() => Array.from(document.querySelectorAll('#events li')).filter((li) => li.getBoundingClientRect().bottom <= window.innerHeight).length);
   assert.ok(visible >= 30, `${visible} events fit on a 1280×800 screen`);
@@ -273,11 +279,7 @@ test('answers are coloured by their status, and an attempt that was retried no l
   const id = idOf(await postJson(wl.url, JSON.stringify({ event: 'retried' })));
   await app.waitForCount(2);
   await wl.cli.waitForRecord((r) => r.type === 'delivery' && r.status === 200, 'the retry delivered');
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(10_000);
-  await page.goto(inspector);
+  const page = await openPage(t, inspector);
   await page.locator(`#events li[data-id="${id}"]`).click();
   await page.locator('[data-role="attempt"]').nth(1).waitFor();
   const cards = await page.evaluate(() =>
@@ -315,11 +317,7 @@ test("a replay is an attempt of its own: the event keeps its status, replays are
   assert.equal(list.events.find((e) => e.id === id)!.status, '200', "the event's own delivery, not the replay's 500");
   const events = await run(['events', '--store', wl.store, '--no-color']);
   assert.match(events.stdout, /→ 200$/m);
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(10_000);
-  await page.goto(inspector);
+  const page = await openPage(t, inspector);
   await page.locator(`#events li[data-id="${id}"]`).click();
   await page.locator('[data-role="attempt"]').nth(1).waitFor();
   const [replayed, original] = await page.locator('[data-role="attempt"]').allTextContents();
@@ -332,11 +330,7 @@ test("a replay is an attempt of its own: the event keeps its status, replays are
 test('the empty inspector says where to send: the listener URL with a copy button, and a sample cURL that works', { skip: noBrowser }, async (t) => {
   // Issue 27, item 11: it told the user to send events but not where.
   const { app, wl, inspector } = await setup(t);
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(10_000);
-  await page.goto(inspector);
+  const page = await openPage(t, inspector);
   await page.locator('[data-role="urls"]', { hasText: wl.url }).waitFor();
   assert.ok((await page.locator('#empty [data-role="copy"]').count()) >= 2, 'a copy button for the URL and for the cURL');
   const curl = (await page.locator('[data-role="sample-curl"]').textContent())!;
@@ -354,11 +348,7 @@ test('at 1280×800 an open event gets the room: hex rows whole, header names who
   const { wl, inspector } = await setup(t);
   const binary = idOf(await send(wl.url, { body: Buffer.from([...Array(200).keys()]), headers: { 'content-type': 'application/octet-stream', 'x-a-rather-long-header-name-from-a-provider': 'v'.repeat(300) } }));
   const big = idOf(await postJson(wl.url, JSON.stringify({ event: 'report', text: 'word '.repeat(400) })));
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(10_000);
-  await page.goto(inspector);
+  const page = await openPage(t, inspector);
   await page.locator(`#events li[data-id="${binary}"]`).click();
   await page.locator('[data-role="hex"] pre', { hasText: '00000000' }).waitFor();
   const layout = await page.evaluate(() => {
