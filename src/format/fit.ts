@@ -70,7 +70,11 @@ export function fitParts(parts: readonly Part[], columns: number): string {
 
 /** fitParts, with the width the line takes. */
 export function fitLine(parts: readonly Part[], columns: number): { line: string; width: number } {
-  let list = parts.filter((p) => p.text !== '').map((p) => ({ ...p, text: neutralise(p.text) }));
+  const given = parts.filter((p) => p.text !== '');
+  // The common line (plain text that fits) is painted as it is: one join, no measuring (a delivery line per event).
+  const joined = given.map((p, i) => (i > 0 ? (p.sep ?? '  ') : '') + p.text).join('');
+  if (fits(joined, columns)) return { line: given.map((p, i) => (i > 0 ? (p.sep ?? '  ') : '') + (p.paint ? p.paint(p.text) : p.text)).join(''), width: joined.length };
+  let list = given.map((p) => ({ ...p, text: neutralise(p.text) }));
   const plain = (): string => list.map((p, i) => (i > 0 ? (p.sep ?? '  ') : '') + p.text).join('');
   const over = (): number => displayWidth(plain()) - columns;
   for (const p of list) if (over() > 0 && p.min !== undefined) p.text = truncate(p.text, Math.max(p.min, displayWidth(p.text) - over()));
