@@ -71,6 +71,10 @@ export function prepareStatements(d: DatabaseSync) {
       'SELECT e.*, r.relay AS via_relay, r.channel AS via_channel, r.relay_id AS via_relay_id, r.delivery_id AS via_delivery_id, r.reserialised AS via_reserialised FROM events e LEFT JOIN relay_events r ON r.event_id = e.id WHERE e.id = ?',
     ),
     insertVia: d.prepare('INSERT OR REPLACE INTO relay_events (event_id, relay, channel, relay_id, delivery_id, reserialised, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    // Each relayed event with an id moves its channel's resume point in the same commit.
+    saveRelayId: d.prepare(
+      'INSERT INTO relay_channels (channel, relay, last_id, at) VALUES (?, ?, ?, ?) ON CONFLICT (channel) DO UPDATE SET relay = excluded.relay, last_id = excluded.last_id, at = excluded.at',
+    ),
     deliveries: d.prepare('SELECT data FROM deliveries WHERE event_id = ? ORDER BY seq'),
     // The instance row, with what register() said: back, probe and all, if another listener took this one for dead
     // meanwhile (asleep).

@@ -1,7 +1,6 @@
 import type { Connection } from './connection.js';
 import type { RelaySeen } from './types.js';
 
-
 /** The last relay id stored for a channel: where a new subscription resumes. */
 export function lastRelayId(c: Connection, channel: string): string | undefined {
   const row = c.db.prepare('SELECT last_id FROM relay_channels WHERE channel = ?').get(channel) as { last_id: string | null } | undefined;
@@ -9,9 +8,7 @@ export function lastRelayId(c: Connection, channel: string): string | undefined 
 }
 
 export function saveRelayId(c: Connection, channel: string, relay: string, id: string): void {
-  c.db
-    .prepare('INSERT INTO relay_channels (channel, relay, last_id, at) VALUES (?, ?, ?, ?) ON CONFLICT (channel) DO UPDATE SET relay = excluded.relay, last_id = excluded.last_id, at = excluded.at')
-    .run(channel, relay, id, Date.now());
+  c.s.saveRelayId.run(channel, relay, id, Date.now());
 }
 
 /** The ids of the channel's events stored since `sinceMs` (at most `max` of each, newest first). */
